@@ -1,0 +1,215 @@
+package logmux
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Format is how the lines of one source are written (SPEC §5).
+type Format int
+
+// The formats of SPEC §5. Inherit and Discard are decided by whoever starts
+// the child (its fds point at svinit's stdout or /dev/null); if they reach
+// the mux anyway, Inherit is written as Plain and Discard is dropped.
+const (
+	Prefix Format = iota
+	Plain
+	JSON
+	Inherit
+	Discard
+)
+
+// String returns the name ParseFormat accepts.
+func (f Format) String() string {
+	switch f {
+	case Prefix:
+		return "prefix"
+	case Plain:
+		return "plain"
+	case JSON:
+		return "json"
+	case Inherit:
+		return "inherit"
+	case Discard:
+		return "discard"
+	}
+	return fmt.Sprintf("format(%d)", int(f))
+}
+
+// ParseFormat parses "prefix", "plain", "json", "inherit" or "discard".
+func ParseFormat(s string) (Format, error) {
+	for f := Prefix; f <= Discard; f++ {
+		if f.String() == s {
+			return f, nil
+		}
+	}
+	return Prefix, fmt.Errorf("log format %q: want prefix, plain, json, inherit or discard", s)
+}
+
+// Stream is the stream a line was written to, and the one it goes out on.
+type Stream int
+
+// The two output streams. Any other value is treated as Stdout.
+const (
+	Stdout Stream = iota
+	Stderr
+)
+
+// String returns "stdout" or "stderr", as written in JSON lines.
+func (s Stream) String() string {
+	if s == Stderr {
+		return "stderr"
+	}
+	return "stdout"
+}
+
+// maxLine is the longest line written as one; longer lines are cut (SPEC §5).
+const maxLine = 64 << 10
+
+// appendText appends line in the prefix format (prefix true: "NAME | line",
+// NAME padded to width runes) or the plain one, with a newline. A line that
+// holds newlines or is longer than maxLine becomes several lines, each with
+// its prefix, so no output line ever lacks its name.
+func appendText(dst []byte, prefix bool, name string, width int, line string) []byte {
+	pad := width - utf8.RuneCountInString(name)
+	for {
+		piece, rest, more := cutLine(line)
+		if prefix {
+			dst = append(dst, name...)
+			for i := 0; i < pad; i++ {
+				dst = append(dst, ' ')
+			}
+			dst = append(dst, " | "...)
+		}
+		dst = append(dst, piece...)
+		dst = append(dst, '\n')
+		if !more {
+			return dst
+		}
+		line = rest
+	}
+}
+
+// cutLine splits s at its first newline or at maxLine, whichever comes
+// first. A single trailing newline does not make an empty extra line.
+func cutLine(s string) (piece, rest string, more bool) {
+	i := strings.IndexByte(s, '\n')
+	if i < 0 || i > maxLine {
+		if len(s) <= maxLine {
+			return s, "", false
+		}
+		return s[:maxLine], s[maxLine:], true
+	}
+	return s[:i], s[i+1:], i+1 < len(s)
+}
+
+// appendJSON appends e as one JSON object and a newline: time, service,
+// stream and msg first, then e.Fields sorted by key. Fields named like the
+// four fixed keys are left out so the object has no duplicate keys.
+func appendJSON(dst []byte, t time.Time, e *Entry) []byte {
+	dst = append(dst, `{"time":"`...)
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","service":`...)
+	dst = appendString(dst, e.Source)
+	dst = append(dst, `,"stream":"`...)
+	dst = append(dst, e.Stream.String()...)
+	dst = append(dst, `","msg":`...)
+	dst = appendString(dst, e.Line)
+	if len(e.Fields) > 0 {
+		dst = appendFields(dst, e.Fields)
+	}
+	return append(dst, "}\n"...)
+}
+
+func appendFields(dst []byte, fields map[string]string) []byte {
+	var small [8]string // syslog has a handful of fields: no allocation
+	keys := small[:0]
+	for k := range fields {
+		switch k {
+		case "time", "service", "stream", "msg":
+			continue
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		dst = append(dst, ',')
+		dst = appendString(dst, k)
+		dst = append(dst, ':')
+		dst = appendString(dst, fields[k])
+	}
+	return dst
+}
+
+// appendString appends s as a JSON string the way encoding/json does
+// (without HTML escaping): control characters escaped, each invalid UTF-8
+// byte replaced by U+FFFD, U+2028/U+2029 escaped for JavaScript readers.
+// Hand-written because encoding/json costs 0.3 MB of binary (SPEC §12) and
+// an allocation per call on the syslog path; fuzzed against encoding/json.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = appendEscape(dst, c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			if size == 1 {
+				dst = append(dst, `\ufffd`...)
+			} else {
+				dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			}
+			start = i + size
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendEscape appends the JSON escape of an ASCII quote, backslash or
+// control character.
+func appendEscape(dst []byte, c byte) []byte {
+	const hex = "0123456789abcdef"
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	}
+	return append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+}
+
+// jsonSize estimates the encoded size of e, so that one allocation is
+// usually enough.
+func jsonSize(e *Entry) int {
+	n := len(`{"time":"2006-01-02T15:04:05.999999999+07:00","service":"","stream":"stdout","msg":""}`+"\n") +
+		len(e.Source) + len(e.Line) + len(e.Line)/8
+	for k, v := range e.Fields {
+		n += len(k) + len(v) + 6
+	}
+	return n
+}
