@@ -35,5 +35,5 @@ demo: build ## svinit in the foreground over examples/services (Ctrl-C stops it)
 clean:
 	rm -rf bin
 
-include image/image.mk
-include bench/bench.mk
+-include image/image.mk
+-include bench/bench.mk

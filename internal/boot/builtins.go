@@ -1,0 +1,109 @@
+package boot
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+
+	"alpine-server/internal/builtin"
+	"alpine-server/internal/cron"
+	"alpine-server/internal/logmux"
+	"alpine-server/internal/reaper"
+	"alpine-server/internal/supervisor"
+	"alpine-server/internal/syslogd"
+)
+
+// newBuiltin is the builtin.Factory: syslog and cron, wired to svinit's
+// mux, reaper and users.
+func (s *svinit) newBuiltin(name string, d builtin.Deps) (builtin.Service, error) {
+	switch name {
+	case "syslog":
+		cfg := syslogd.ConfigFromEnv(d.Env)
+		cfg.Sink, cfg.Format, cfg.Source, cfg.Log = d.Mux, d.Format, d.Name, d.Log
+		return syslogd.New(cfg)
+	case "cron":
+		return s.newCron(d)
+	}
+	return nil, fmt.Errorf("unknown built-in %q", name)
+}
+
+func (s *svinit) newCron(d builtin.Deps) (builtin.Service, error) {
+	cfg := cron.Config{
+		Environ: d.Environ, Log: d.Log, Boot: &s.cronBoot,
+		Spawn: s.cronSpawner(d),
+		LookupUser: func(user string) (string, error) {
+			c, err := d.Users.Lookup(user, "")
+			if err != nil {
+				return "", err
+			}
+			return c.Home, nil
+		},
+	}
+	if err := cron.ApplyEnv(&cfg, d.Env); err != nil {
+		return nil, fmt.Errorf("service %s: %w", d.Name, err)
+	}
+	return cron.New(cfg)
+}
+
+// cronSpawner starts a job as its user with `SHELL -c COMMAND`, in its own
+// process group, its output prefixed cron/USER.
+func (s *svinit) cronSpawner(d builtin.Deps) cron.SpawnFunc {
+	return func(j cron.Job) (cron.Process, error) {
+		cred, err := d.Users.Lookup(j.User, "")
+		if err != nil {
+			return nil, err
+		}
+		source := "cron/" + j.User
+		out, errp, err := s.jobPipes(source, d.Format)
+		if err != nil {
+			return nil, err
+		}
+		defer out.Close()
+		defer errp.Close()
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			return nil, err
+		}
+		defer null.Close()
+		sys := &syscall.SysProcAttr{Setpgid: true, Credential: supervisor.Credential(cred)}
+		c, err := s.reap.Start(j.Shell, []string{j.Shell, "-c", j.Command}, &syscall.ProcAttr{
+			Dir: cred.Home, Env: j.Env, Files: []uintptr{null.Fd(), out.W.Fd(), errp.W.Fd()}, Sys: sys,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return newJobProcess(c), nil
+	}
+}
+
+// jobPipes gives each job its own pipes: closing svinit's ends right after
+// the fork lets each job's last line out as soon as it exits.
+func (s *svinit) jobPipes(source string, f logmux.Format) (*logmux.Pipe, *logmux.Pipe, error) {
+	s.mux.Register(source)
+	out, err := s.mux.Pipe(source, logmux.Stdout, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	errp, err := s.mux.Pipe(source, logmux.Stderr, f)
+	if err != nil {
+		out.Close()
+		return nil, nil, err
+	}
+	return out, errp, nil
+}
+
+// jobProcess adapts a reaper.Child to cron.Process.
+type jobProcess struct {
+	c    *reaper.Child
+	done chan int
+}
+
+func newJobProcess(c *reaper.Child) *jobProcess {
+	p := &jobProcess{c: c, done: make(chan int, 1)}
+	go func() { e := <-c.Done; p.done <- e.Code; close(p.done) }()
+	return p
+}
+
+func (p *jobProcess) Pid() int                        { return p.c.Pid }
+func (p *jobProcess) Done() <-chan int                { return p.done }
+func (p *jobProcess) Signal(sig syscall.Signal) error { return reaper.KillGroup(p.c.Pid, sig) }

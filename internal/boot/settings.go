@@ -1,0 +1,103 @@
+// Package boot is svinit as PID 1: the boot sequence of SPEC §3, the main
+// command, signals, the control handler and the ordered shutdown of §11.
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"alpine-server/internal/envsnap"
+	"alpine-server/internal/logmux"
+)
+
+// Settings are svinit's SVINIT_* variables (SPEC §10), validated.
+type Settings struct {
+	ServicesDir      string
+	StartupDir       string
+	ShutdownDir      string
+	KeepGoing        bool
+	StartupTimeout   time.Duration
+	WaitReadyTimeout time.Duration
+	ShutdownTimeout  time.Duration
+	LogFormat        logmux.Format
+	LogLevel         logmux.Level
+	EnvFile          string
+	EnvFileSet       bool // SVINIT_ENV_FILE was given: write it even when not PID 1
+	EnvMode          os.FileMode
+	Control          string
+	ProfileFile      string
+}
+
+// LoadSettings reads the settings from getenv; every bad value is reported
+// in one error naming the variable.
+func LoadSettings(getenv func(string) string) (*Settings, error) {
+	s := &Settings{
+		ServicesDir: or(getenv("SVINIT_SERVICES_DIR"), "/etc/services"),
+		StartupDir:  or(getenv("SVINIT_STARTUP_DIR"), "/etc/startup.d"),
+		ShutdownDir: or(getenv("SVINIT_SHUTDOWN_DIR"), "/etc/shutdown.d"),
+		EnvFile:     or(getenv("SVINIT_ENV_FILE"), "/etc/environment"),
+		EnvFileSet:  getenv("SVINIT_ENV_FILE") != "",
+		Control:     or(getenv("SVINIT_CONTROL"), "/run/svinit/control.sock"),
+		ProfileFile: "/etc/profile.d/container_environment.sh",
+	}
+	var errs []error
+	bad := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", name, getenv(name), err))
+		}
+	}
+	var err error
+	s.KeepGoing, err = parseBool(getenv("SVINIT_KEEP_GOING"))
+	bad("SVINIT_KEEP_GOING", err)
+	s.StartupTimeout, err = parseDuration(getenv("SVINIT_STARTUP_TIMEOUT"), 0)
+	bad("SVINIT_STARTUP_TIMEOUT", err)
+	s.WaitReadyTimeout, err = parseDuration(getenv("SVINIT_WAIT_READY_TIMEOUT"), 30*time.Second)
+	bad("SVINIT_WAIT_READY_TIMEOUT", err)
+	s.ShutdownTimeout, err = parseDuration(getenv("SVINIT_SHUTDOWN_TIMEOUT"), 9*time.Second)
+	bad("SVINIT_SHUTDOWN_TIMEOUT", err)
+	s.LogFormat, err = logmux.ParseFormat(or(getenv("SVINIT_LOG_FORMAT"), "prefix"))
+	if err == nil && (s.LogFormat == logmux.Inherit || s.LogFormat == logmux.Discard) {
+		err = errors.New("want prefix, plain or json")
+	}
+	bad("SVINIT_LOG_FORMAT", err)
+	s.LogLevel, err = logmux.ParseLevel(or(getenv("SVINIT_LOG_LEVEL"), "info"))
+	bad("SVINIT_LOG_LEVEL", err)
+	s.EnvMode, err = envsnap.ParseMode(or(getenv("SVINIT_ENV_MODE"), "0400"))
+	bad("SVINIT_ENV_MODE", err)
+	return s, errors.Join(errs...)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func parseBool(v string) (bool, error) {
+	switch v {
+	case "", "0", "false", "no":
+		return false, nil
+	case "1", "true", "yes":
+		return true, nil
+	}
+	return false, errors.New("want 0 or 1")
+}
+
+// parseDuration accepts Go durations ("9s", "500ms") and plain seconds ("9").
+func parseDuration(v string, def time.Duration) (time.Duration, error) {
+	if v == "" {
+		return def, nil
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+		return time.Duration(n * float64(time.Second)), nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, errors.New("want a duration such as 9s or 500ms")
+	}
+	return d, nil
+}

@@ -1,0 +1,42 @@
+// Package builtin defines the contract of services that run inside svinit
+// (syslog, cron) rather than as child processes. The supervisor drives them
+// through the same state machine as processes: start, stop, restart,
+// backoff, fatal, readiness and `sv status`.
+package builtin
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	"alpine-server/internal/logmux"
+	"alpine-server/internal/privdrop"
+	"alpine-server/internal/reaper"
+)
+
+// Deps is what a built-in gets from svinit.
+type Deps struct {
+	Name    string            // service name ("syslog", "cron")
+	Env     map[string]string // snapshot env + manifest environment (SYSLOG_SOCKET, CRONTABS_DIR...)
+	Environ func() []string   // the current snapshot environment, for children
+	Mux     *logmux.Mux
+	Format  logmux.Format // the service's log format
+	Log     *logmux.Logger
+	Reaper  *reaper.Reaper
+	Users   privdrop.DB
+	Now     func() time.Time
+}
+
+// Service is a built-in service.
+type Service interface {
+	// Run blocks until ctx is done (then returns nil) or the service fails
+	// (an error). It calls ready once it serves.
+	Run(ctx context.Context, ready func()) error
+	// Signal delivers `sv hup NAME` and the like; HUP reloads.
+	Signal(sig syscall.Signal)
+	// Status is JSON-able detail for `sv status --json`, or nil.
+	Status() any
+}
+
+// Factory makes a fresh built-in for each start of the service.
+type Factory func(name string, d Deps) (Service, error)

@@ -1,0 +1,107 @@
+package probe
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"alpine-server/internal/reaper"
+)
+
+// serve answers every connection on a loopback port with reply.
+func serve(t *testing.T, reply string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			buf := make([]byte, 4096)
+			_, _ = c.Read(buf)
+			_, _ = c.Write([]byte(reply))
+			c.Close()
+		}
+	}()
+	return l.Addr().String()
+}
+
+func TestHTTP(t *testing.T) {
+	tests := []struct {
+		reply string
+		ok    bool
+	}{
+		{"HTTP/1.1 200 OK\r\n\r\n", true},
+		{"HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n", true},
+		{"HTTP/1.1 503 Service Unavailable\r\n\r\n", false},
+		{"SSH-2.0-dropbear\r\n", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		addr := serve(t, tt.reply)
+		err := HTTP{URL: "http://" + addr + "/health"}.Check(context.Background())
+		if (err == nil) != tt.ok {
+			t.Errorf("reply %q: err=%v, want ok=%v", tt.reply, err, tt.ok)
+		}
+	}
+}
+
+func TestTCPAndFile(t *testing.T) {
+	addr := serve(t, "")
+	if err := (TCP{Addr: addr}).Check(context.Background()); err != nil {
+		t.Errorf("tcp to a listener: %v", err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	closed := l.Addr().String()
+	l.Close()
+	if err := (TCP{Addr: closed}).Check(context.Background()); err == nil {
+		t.Errorf("tcp to a closed port: want an error")
+	}
+	path := filepath.Join(t.TempDir(), "app.pid")
+	if err := (File{Path: path}).Check(context.Background()); err == nil {
+		t.Errorf("missing file: want an error")
+	}
+	os.WriteFile(path, nil, 0o644)
+	if err := (File{Path: path}).Check(context.Background()); err != nil {
+		t.Errorf("existing file: %v", err)
+	}
+}
+
+func TestExecAndWait(t *testing.T) {
+	r := reaper.New(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Run(ctx)
+	start := func(argv []string) (*reaper.Child, error) {
+		return r.Start("/bin/sh", append([]string{"sh", "-c"}, argv...), &syscall.ProcAttr{
+			Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setpgid: true}})
+	}
+	if err := (Exec{Argv: []string{"exit 0"}, Start: start}).Check(ctx); err != nil {
+		t.Errorf("exit 0: %v", err)
+	}
+	err := Exec{Argv: []string{"exit 4"}, Start: start}.Check(ctx)
+	if err == nil || err.Error() != "exited 4" {
+		t.Errorf("exit 4: got %v", err)
+	}
+	// A hung probe is killed when its attempt ends, and Wait reports the timeout.
+	err = Wait(ctx, Exec{Argv: []string{"sleep 60"}, Start: start}, 10*time.Millisecond, 50*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "not ready after 50ms") {
+		t.Errorf("hung probe: got %v", err)
+	}
+	// A file that appears makes Wait succeed.
+	path := filepath.Join(t.TempDir(), "ready")
+	go func() { _ = os.WriteFile(path, nil, 0o644) }()
+	if err := Wait(ctx, File{Path: path}, 5*time.Millisecond, 10*time.Second); err != nil {
+		t.Errorf("file appears: %v", err)
+	}
+}

@@ -1,0 +1,169 @@
+// Package startup runs a folder of scripts one at a time, in byte order of
+// name, as ylem did for the seed image: /etc/startup.d before the services,
+// /etc/shutdown.d after them.
+package startup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"syscall"
+	"time"
+
+	"alpine-server/internal/logmux"
+	"alpine-server/internal/reaper"
+)
+
+// Runner runs script folders. Every field is required except Timeout and
+// AfterEach.
+type Runner struct {
+	Reaper  *reaper.Reaper
+	Mux     *logmux.Mux
+	Format  logmux.Format
+	Log     *logmux.Logger
+	Environ func() []string // the environment of each script, read before it starts
+	// AfterEach runs after every script, whatever its result: svinit re-reads
+	// the env file there, so a script can export variables to the next ones.
+	AfterEach func()
+	Timeout   time.Duration // per script; 0 = none
+}
+
+// List returns the scripts of dir: executable regular files directly in it,
+// sorted by name bytes. A missing folder has no scripts. Other entries are
+// skipped; the returned notes say why, for the log.
+func List(dir string) (scripts []string, notes []string, err error) {
+	entries, err := os.ReadDir(dir) // ReadDir sorts by name, bytewise
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read script folder: %w", err)
+	}
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		info, err := os.Stat(path) // follow links, as ylem did
+		switch {
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("%s: skipped: %v", path, err))
+		case !info.Mode().IsRegular():
+			notes = append(notes, fmt.Sprintf("%s: skipped: not a regular file", path))
+		case info.Mode().Perm()&0o111 == 0:
+			notes = append(notes, fmt.Sprintf("%s: skipped: not executable", path))
+		default:
+			scripts = append(scripts, path)
+		}
+	}
+	sort.Strings(scripts)
+	return scripts, notes, nil
+}
+
+// RunDir runs every script of dir in order. label names the phase in logs
+// and sources ("startup" → "startup/NAME"). With keepGoing a failure is
+// logged and the next script runs; otherwise the first failure is returned.
+func (r *Runner) RunDir(ctx context.Context, dir, label string, keepGoing bool) error {
+	scripts, notes, err := List(dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range notes {
+		r.Log.Warnf("%s", n)
+	}
+	var failed error
+	for _, s := range scripts {
+		err := r.runOne(ctx, s, label+"/"+filepath.Base(s))
+		if r.AfterEach != nil {
+			r.AfterEach()
+		}
+		if err == nil {
+			continue
+		}
+		if !keepGoing {
+			return err
+		}
+		r.Log.Warnf("%v; going on (SVINIT_KEEP_GOING=1)", err)
+		failed = errors.Join(failed, err)
+	}
+	return failed
+}
+
+func (r *Runner) runOne(ctx context.Context, path, source string) error {
+	r.Mux.Register(source)
+	out, err := r.Mux.Pipe(source, logmux.Stdout, r.Format)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	errp, err := r.Mux.Pipe(source, logmux.Stderr, r.Format)
+	if err != nil {
+		return err
+	}
+	defer errp.Close()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return fmt.Errorf("%s: open %s: %w", source, os.DevNull, err)
+	}
+	defer null.Close()
+	start := time.Now()
+	c, err := r.Reaper.Start(path, []string{path}, &syscall.ProcAttr{
+		Dir:   filepath.Dir(path),
+		Env:   r.Environ(),
+		Files: []uintptr{null.Fd(), out.W.Fd(), errp.W.Fd()},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	r.Log.Debugf("%s started (pid %d)", source, c.Pid)
+	e, err := r.wait(ctx, c)
+	drain(time.Second, out, errp)
+	if err != nil {
+		return fmt.Errorf("%s: %w", source, err)
+	}
+	if e.Code != 0 {
+		return fmt.Errorf("%s %s", source, e)
+	}
+	r.Log.Infof("%s done (%s)", source, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// wait waits for the script, killing its process group at the timeout or
+// when ctx ends (a shutdown signal during boot).
+func (r *Runner) wait(ctx context.Context, c *reaper.Child) (reaper.Exit, error) {
+	var timeout <-chan time.Time
+	if r.Timeout > 0 {
+		t := time.NewTimer(r.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case e := <-c.Done:
+		return e, nil
+	case <-timeout:
+		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		<-c.Done
+		return reaper.Exit{}, fmt.Errorf("killed after SVINIT_STARTUP_TIMEOUT=%s", r.Timeout)
+	case <-ctx.Done():
+		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		<-c.Done
+		return reaper.Exit{}, fmt.Errorf("killed: %w", context.Cause(ctx))
+	}
+}
+
+// drain closes svinit's ends of the pipes and waits, at most d, for their
+// last lines, so one script's output is not mixed into the next one's. A
+// daemon the script left behind may hold the pipe; it is not waited for.
+func drain(d time.Duration, pipes ...*logmux.Pipe) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for _, p := range pipes {
+		p.Close()
+		select {
+		case <-p.Drained():
+		case <-t.C:
+			return
+		}
+	}
+}

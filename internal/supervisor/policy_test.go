@@ -1,0 +1,52 @@
+package supervisor
+
+import (
+	"testing"
+	"time"
+)
+
+func TestBackoffDoublesCapsAndResets(t *testing.T) {
+	var p restartPolicy
+	now := time.Unix(1000, 0)
+	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600}
+	for i, w := range want {
+		now = now.Add(time.Minute) // spread out: never fatal
+		d, fatal := p.fail(now, time.Second)
+		if fatal || d != w*time.Millisecond {
+			t.Fatalf("failure %d: delay %v fatal %v, want %v", i+1, d, fatal, w*time.Millisecond)
+		}
+	}
+	now = now.Add(time.Minute)
+	if d, _ := p.fail(now, time.Second); d != maxBackoff {
+		t.Errorf("capped delay = %v, want %v", d, maxBackoff)
+	}
+	now = now.Add(time.Minute)
+	if d, _ := p.fail(now, stableAfter); d != firstBackoff {
+		t.Errorf("after %v up: delay %v, want %v", stableAfter, d, firstBackoff)
+	}
+}
+
+func TestFatalAfterTenFailuresInSixtySeconds(t *testing.T) {
+	var p restartPolicy
+	now := time.Unix(1000, 0)
+	for i := 1; i < fatalCount; i++ {
+		if _, fatal := p.fail(now, 0); fatal {
+			t.Fatalf("fatal after %d failures", i)
+		}
+		now = now.Add(5 * time.Second)
+	}
+	if _, fatal := p.fail(now, 0); !fatal {
+		t.Fatalf("not fatal after %d failures in %v", fatalCount, 45*time.Second)
+	}
+	p.reset()
+	if p.count(now) != 0 {
+		t.Errorf("reset kept failures")
+	}
+	// Ten failures spread over more than the window never go fatal.
+	for i := 0; i < 3*fatalCount; i++ {
+		now = now.Add(7 * time.Second)
+		if _, fatal := p.fail(now, 0); fatal {
+			t.Fatalf("fatal with failures 7s apart, at %d", i)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+
+	"alpine-server/internal/builtin"
+	"alpine-server/internal/manifest"
+	"alpine-server/internal/privdrop"
+	"alpine-server/internal/reaper"
+)
+
+// runner is one running instance of a service: a process group or a
+// built-in's goroutine. Its exit arrives on done, exactly once.
+type runner interface {
+	pid() int // 0 for a built-in
+	done() <-chan reaper.Exit
+	signal(sig syscall.Signal) error
+	stop(sig syscall.Signal) // ask it to end
+	kill()                   // make it end
+	detail() any             // built-in status for --json
+}
+
+// procRunner is a service process, leader of its own process group.
+type procRunner struct{ c *reaper.Child }
+
+func (p procRunner) pid() int                        { return p.c.Pid }
+func (p procRunner) done() <-chan reaper.Exit        { return p.c.Done }
+func (p procRunner) signal(sig syscall.Signal) error { return reaper.KillGroup(p.c.Pid, sig) }
+func (p procRunner) kill()                           { _ = reaper.KillGroup(p.c.Pid, syscall.SIGKILL) }
+func (p procRunner) detail() any                     { return nil }
+
+// stop sends sig, then CONT so a stopped (paused) group can act on it, as
+// runit does.
+func (p procRunner) stop(sig syscall.Signal) {
+	_ = reaper.KillGroup(p.c.Pid, sig)
+	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
+		_ = reaper.KillGroup(p.c.Pid, syscall.SIGCONT)
+	}
+}
+
+// builtinRunner runs a built-in in a goroutine. Its exit codes: 0 when it
+// returned nil, 1 for an error, 2 for a recovered panic.
+type builtinRunner struct {
+	svc    builtin.Service
+	cancel context.CancelFunc
+	exit   chan reaper.Exit
+}
+
+func (b *builtinRunner) pid() int                        { return 0 }
+func (b *builtinRunner) done() <-chan reaper.Exit        { return b.exit }
+func (b *builtinRunner) signal(sig syscall.Signal) error { b.svc.Signal(sig); return nil }
+func (b *builtinRunner) stop(syscall.Signal)             { b.cancel() }
+func (b *builtinRunner) kill()                           { b.cancel() }
+func (b *builtinRunner) detail() any                     { return b.svc.Status() }
+
+// startBuiltin runs svc until it returns. A panic is recovered, logged with
+// its stack and reported as exit 2: PID 1 never dies of a built-in.
+func (u *unit) startBuiltin(svc builtin.Service, ready func()) runner {
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &builtinRunner{svc: svc, cancel: cancel, exit: make(chan reaper.Exit, 1)}
+	go func() {
+		defer close(b.exit)
+		defer func() {
+			if r := recover(); r != nil {
+				u.log.Errorf("service %s panicked: %v\n%s", u.name, r, debug.Stack())
+				b.exit <- reaper.Exit{Code: 2}
+			}
+		}()
+		if err := svc.Run(ctx, ready); err != nil {
+			u.log.Errorf("service %s failed: %v", u.name, err)
+			b.exit <- reaper.Exit{Code: 1}
+			return
+		}
+		b.exit <- reaper.Exit{Code: 0}
+	}()
+	return b
+}
+
+// environ is the service's environment: the snapshot, the manifest's
+// variables over it, and HOME of the user it runs as (su-exec sets HOME).
+func environ(base []string, svc *manifest.Service, home string) []string {
+	env := map[string]string{}
+	for _, kv := range base {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	for k, v := range svc.Environment {
+		env[k] = v
+	}
+	if home != "" {
+		env["HOME"] = home
+	}
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// spawn starts argv for the service u: in its folder or directory, as its
+// user, in a new process group, with stdout/stderr to its log.
+func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
+	svc := u.svc
+	var sys syscall.SysProcAttr
+	sys.Setpgid = true
+	home := ""
+	if svc.User != "" {
+		cred, err := u.sup.cfg.Users.Lookup(svc.User, svc.Group)
+		if err != nil {
+			return nil, fmt.Errorf("%s: user: %w", svc.Pos("user"), err)
+		}
+		sys.Credential = Credential(cred)
+		home = cred.Home
+	}
+	env := environ(u.sup.cfg.Environ(), svc, home)
+	path, err := reaper.LookPath(argv[0], env)
+	if err != nil {
+		return nil, err
+	}
+	dir := svc.Directory
+	if dir == "" {
+		dir = svc.Dir
+	}
+	c, err := u.sup.cfg.Reaper.Start(path, argv, &syscall.ProcAttr{
+		Dir: dir, Env: env, Files: stdio[:], Sys: &sys,
+	})
+	if errors.Is(err, syscall.EPERM) && svc.User != "" {
+		return nil, fmt.Errorf("%w (svinit runs as uid %d and cannot switch to user %s)", err, os.Getuid(), svc.User)
+	}
+	return c, err
+}
+
+// Credential is what to put in SysProcAttr to run as c: nil when svinit is
+// not root and already is c (setgroups would fail with EPERM for nothing).
+func Credential(c *privdrop.Credential) *syscall.Credential {
+	if os.Getuid() != 0 && c.Uid == uint32(os.Getuid()) && c.Gid == uint32(os.Getgid()) {
+		return nil
+	}
+	return c.Sys()
+}

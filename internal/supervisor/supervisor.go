@@ -1,0 +1,226 @@
+// Package supervisor keeps services in the state they are wanted in.
+//
+// Each service is one goroutine (a unit) that owns its state and changes it
+// one event at a time: its exit, a control command, a timer, a readiness
+// result. The Supervisor holds the set of units, starts them in dependency
+// order, applies reloads, answers `sv` and stops everything in reverse
+// dependency order at shutdown.
+package supervisor
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"alpine-server/internal/builtin"
+	"alpine-server/internal/control"
+	"alpine-server/internal/logmux"
+	"alpine-server/internal/plan"
+	"alpine-server/internal/privdrop"
+	"alpine-server/internal/reaper"
+)
+
+// Config is what the supervisor needs from the rest of svinit.
+type Config struct {
+	Reaper   *reaper.Reaper
+	Mux      *logmux.Mux
+	Log      *logmux.Logger
+	Format   logmux.Format    // default log format of services
+	Environ  func() []string  // the snapshot environment
+	Users    privdrop.DB      // for user:/group:
+	Builtins builtin.Factory  // makes syslog and cron
+	Now      func() time.Time // the clock; nil = time.Now
+	// EssentialFailed is called (once) when an essential service fails for
+	// good; svinit then shuts down with code.
+	EssentialFailed func(name string, code int)
+}
+
+// Supervisor owns the units.
+type Supervisor struct {
+	cfg Config
+
+	mu      sync.Mutex
+	units   map[string]*unit
+	plan    *plan.Plan
+	changeC chan struct{} // closed and replaced on every state change
+	failed  bool
+}
+
+// New returns an empty supervisor.
+func New(cfg Config) *Supervisor {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Supervisor{cfg: cfg, units: map[string]*unit{}, changeC: make(chan struct{})}
+}
+
+func (s *Supervisor) now() time.Time { return s.cfg.Now() }
+
+// changed returns a channel closed at the next state change of any unit.
+func (s *Supervisor) changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changeC
+}
+
+func (s *Supervisor) notify() {
+	s.mu.Lock()
+	close(s.changeC)
+	s.changeC = make(chan struct{})
+	s.mu.Unlock()
+}
+
+func (s *Supervisor) unit(name string) *unit {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.units[name]
+}
+
+func (s *Supervisor) isReady(name string) bool {
+	u := s.unit(name)
+	return u != nil && u.status().Ready
+}
+
+func (s *Supervisor) essentialFailed(name string, code int) {
+	s.mu.Lock()
+	first := !s.failed
+	s.failed = true
+	s.mu.Unlock()
+	if first && s.cfg.EssentialFailed != nil {
+		s.cfg.EssentialFailed(name, code)
+	}
+}
+
+// Start creates a unit for every service of p and starts the auto_start
+// ones; each starts once its dependencies are ready.
+func (s *Supervisor) Start(p *plan.Plan) error {
+	s.mu.Lock()
+	s.plan = p
+	s.mu.Unlock()
+	for _, level := range p.StartOrder() {
+		for _, name := range level {
+			if err := s.add(p, name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Supervisor) add(p *plan.Plan, name string) error {
+	svc := p.Services[name]
+	u, err := newUnit(s, svc)
+	if err != nil {
+		return err
+	}
+	u.want = svc.AutoStart
+	s.mu.Lock()
+	s.units[name] = u
+	s.mu.Unlock()
+	go u.loop()
+	return nil
+}
+
+// send delivers a command to a unit and returns its immediate answer.
+func (u *unit) send(c command) error {
+	c.reply = make(chan error, 1)
+	select {
+	case u.cmds <- c:
+		return <-c.reply
+	case <-u.quit:
+		return fmt.Errorf("service %s is gone", u.name)
+	}
+}
+
+// Names lists the units' names, sorted.
+func (s *Supervisor) Names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := make([]string, 0, len(s.units))
+	for n := range s.units {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// AutoStart lists the services that are normally up.
+func (s *Supervisor) AutoStart() []string {
+	var out []string
+	for _, n := range s.Names() {
+		if u := s.unit(n); u != nil && u.svc.AutoStart {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// Status returns the status of the named services (all when none).
+func (s *Supervisor) Status(names []string) ([]control.ServiceStatus, []string) {
+	if len(names) == 0 {
+		names = s.Names()
+	}
+	var out []control.ServiceStatus
+	var unknown []string
+	for _, n := range names {
+		u := s.unit(n)
+		if u == nil {
+			unknown = append(unknown, n)
+			continue
+		}
+		out = append(out, u.snapshot())
+	}
+	return out, unknown
+}
+
+// Shutdown stops every unit, each after the services that depend on it,
+// and returns once all are down or deadline has passed. Units with no
+// order between them stop in parallel.
+func (s *Supervisor) Shutdown(deadline time.Time) {
+	s.mu.Lock()
+	units := make(map[string]*unit, len(s.units))
+	for n, u := range s.units {
+		units[n] = u
+	}
+	s.mu.Unlock()
+	s.stopInOrder(units, deadline)
+	for _, u := range units {
+		u.closeLog(deadline)
+	}
+}
+
+// stopInOrder stops units, each only after its dependents among them.
+func (s *Supervisor) stopInOrder(units map[string]*unit, deadline time.Time) {
+	var wg sync.WaitGroup
+	for _, u := range units {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, d := range units {
+				if dependsOn(d, u.name) {
+					<-d.quit
+				}
+			}
+			_ = u.send(command{kind: cmdShutdown, deadline: deadline})
+			<-u.quit
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(time.Until(deadline) + time.Second)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C: // a unit did not settle even after KILL; the caller sweeps
+	}
+}
+
+func dependsOn(u *unit, name string) bool {
+	for _, d := range u.svc.DependsOn {
+		if d == name {
+			return true
+		}
+	}
+	return false
+}
