@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +42,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Servi
 		d.files(s)
 	}
 	if len(d.errs) > 0 {
+		sortErrors(d.errs)
 		return nil, errors.Join(d.errs...)
 	}
 	if s.Hash, err = hashService(s); err != nil {
@@ -47,6 +50,18 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Servi
 	}
 	s.Warnings = d.warnings
 	return s, nil
+}
+
+// sortErrors orders a file's errors by line (program files, line 0, last),
+// as the user reads the file.
+func sortErrors(errs []error) {
+	line := func(e error) int {
+		if me, ok := e.(*Error); ok && me.Line > 0 {
+			return me.Line
+		}
+		return math.MaxInt
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return line(errs[i]) < line(errs[j]) })
 }
 
 func newService(file string) *Service {
