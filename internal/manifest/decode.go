@@ -88,8 +88,9 @@ func (d *decoder) boolean(key string, n *yaml.Node, def bool) bool {
 	return def
 }
 
-// duration parses a Go duration (SPEC §4); least is the smallest allowed.
-func (d *decoder) duration(key string, n *yaml.Node, def, least time.Duration) time.Duration {
+// duration parses a Go duration (SPEC §4). Every duration of a manifest
+// must be more than 0: none of them has a sensible meaning at 0.
+func (d *decoder) duration(key string, n *yaml.Node, def time.Duration) time.Duration {
 	v, ok := d.scalar(key, n)
 	if !ok || v == "" {
 		return def
@@ -98,10 +99,8 @@ func (d *decoder) duration(key string, n *yaml.Node, def, least time.Duration) t
 	switch {
 	case err != nil:
 		d.errorf(lineOf(n), "%s: want a duration like 200ms, 5s or 1m, got %q", key, v)
-	case t < least && least > 0:
+	case t <= 0:
 		d.errorf(lineOf(n), "%s: must be more than 0, got %q", key, v)
-	case t < least:
-		d.errorf(lineOf(n), "%s: must not be negative, got %q", key, v)
 	default:
 		return t
 	}

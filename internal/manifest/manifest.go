@@ -60,8 +60,8 @@ type Ready struct {
 	Exec []string
 	// Interval between probes, > 0 (default 200ms).
 	Interval time.Duration
-	// Timeout: not ready by then → the start failed. 0 means no limit
-	// (default 30s). For a oneshot it bounds the run.
+	// Timeout: not ready by then → the start failed; > 0 (default 30s).
+	// For a oneshot it bounds the run.
 	Timeout time.Duration
 }
 

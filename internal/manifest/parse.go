@@ -222,7 +222,7 @@ func (d *decoder) topFields(s *Service) map[string]func(*yaml.Node) {
 		"oneshot":      func(n *yaml.Node) { s.Oneshot = d.boolean("oneshot", n, false) },
 		"restart":      func(n *yaml.Node) { s.Restart = Restart(d.oneOf("restart", n, "always", "on-failure", "never")) },
 		"stop_signal":  func(n *yaml.Node) { s.StopSignal = d.signal("stop_signal", n) },
-		"stop_timeout": func(n *yaml.Node) { s.StopTimeout = d.duration("stop_timeout", n, DefaultStopTimeout, 1) },
+		"stop_timeout": func(n *yaml.Node) { s.StopTimeout = d.duration("stop_timeout", n, DefaultStopTimeout) },
 		"essential":    func(n *yaml.Node) { s.Essential = d.boolean("essential", n, false) },
 		"log":          func(n *yaml.Node) { s.Log = d.oneOf("log", n, "prefix", "plain", "json", "inherit", "discard") },
 	}

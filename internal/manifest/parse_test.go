@@ -92,7 +92,7 @@ depends_on: [syslog, db]
 ready:
   tcp: 127.0.0.1:8080
   interval: 50ms
-  timeout: 0s
+  timeout: 10s
 restart: on-failure
 stop_signal: QUIT
 stop_timeout: 2s
@@ -103,7 +103,7 @@ log: json
 				Command: []string{"nginx", "-g", "daemon off;"}, Finish: filepath.Join(s.Dir, "finish"),
 				User: "www-data", Group: "www-data", Directory: "/var/www",
 				Environment: map[string]string{"PORT": "8080", "EMPTY": ""}, DependsOn: []string{"syslog", "db"},
-				Ready:   Ready{Kind: ReadyTCP, Addr: "127.0.0.1:8080", HostPort: "127.0.0.1:8080", Interval: 50 * time.Millisecond},
+				Ready:   Ready{Kind: ReadyTCP, Addr: "127.0.0.1:8080", HostPort: "127.0.0.1:8080", Interval: 50 * time.Millisecond, Timeout: 10 * time.Second},
 				Restart: RestartOnFailure, StopSignal: syscall.SIGQUIT, StopTimeout: 2 * time.Second, Essential: true, Log: "json",
 				Hash: s.Hash, lines: s.lines}
 			if !reflect.DeepEqual(s, want) {

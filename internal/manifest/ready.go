@@ -34,8 +34,8 @@ func (d *decoder) ready(r *Ready, n *yaml.Node) {
 		"http":     probe(ReadyHTTP, func(k string, v *yaml.Node) { d.httpProbe(r, k, v) }),
 		"exec":     probe(ReadyExec, func(k string, v *yaml.Node) { d.execProbe(r, k, v) }),
 		"file":     probe(ReadyFile, func(k string, v *yaml.Node) { d.fileProbe(r, k, v) }),
-		"interval": func(v *yaml.Node) { r.Interval = d.duration("ready.interval", v, DefaultInterval, 1) },
-		"timeout":  func(v *yaml.Node) { r.Timeout = d.duration("ready.timeout", v, DefaultReadyTimeout, 0) },
+		"interval": func(v *yaml.Node) { r.Interval = d.duration("ready.interval", v, DefaultInterval) },
+		"timeout":  func(v *yaml.Node) { r.Timeout = d.duration("ready.timeout", v, DefaultReadyTimeout) },
 	}
 	known := keysOf(fields)
 	d.pairs("ready", n, func(key string, kn, v *yaml.Node) {
