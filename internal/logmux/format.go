@@ -208,8 +208,6 @@ func appendEscape(dst []byte, c byte) []byte {
 func jsonSize(e *Entry) int {
 	n := len(`{"time":"2006-01-02T15:04:05.999999999+07:00","service":"","stream":"stdout","msg":""}`+"\n") +
 		len(e.Source) + len(e.Line) + len(e.Line)/8
-	for k, v := range e.Fields {
-		n += len(k) + len(v) + 6
-	}
-	return n
+	// Not iterating the map: a guess per field costs less than a walk.
+	return n + 32*len(e.Fields)
 }
