@@ -1,0 +1,158 @@
+package cron
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// maxCrontabSize bounds what one crontab may cost in memory; busybox stops
+// non-root crontabs at 256 lines, so 1 MiB is generous.
+const maxCrontabSize = 1 << 20
+
+// LookupUserFunc finds a crontab's user, returning its home directory;
+// an error means the user does not exist (the file is skipped).
+type LookupUserFunc func(user string) (home string, err error)
+
+// fileSig is what a rescan compares to notice that a crontab changed.
+type fileSig struct {
+	mtime time.Time
+	size  int64
+}
+
+// userTab is one loaded crontab.
+type userTab struct {
+	user string
+	home string
+	tab  *Crontab
+}
+
+// skipName reports why a directory entry is not a crontab, or "".
+// Like busybox crond, a name with a dot is never a user's crontab: this skips
+// dotfiles (vim's .root.swp, Kubernetes ConfigMap's ..data), *.swp, *.bak,
+// and Alpine's *.apk-new left by package upgrades. Editor backups end in ~.
+func skipName(name string) string {
+	switch {
+	case strings.Contains(name, "."):
+		return "name has a dot"
+	case strings.HasSuffix(name, "~"):
+		return "editor backup"
+	}
+	return ""
+}
+
+// scanDir lists the crontabs in dir by user name. A missing dir has no
+// crontabs. Symlinks are followed (ConfigMap mounts are symlinks); anything
+// that is not then a regular file is skipped, with the reason in skipped.
+func scanDir(dir string) (files map[string]fileSig, skipped []string, err error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]fileSig{}, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read crontab dir: %w", err)
+	}
+	files = make(map[string]fileSig, len(ents))
+	for _, de := range ents {
+		name := de.Name()
+		if why := skipName(name); why != "" {
+			skipped = append(skipped, fmt.Sprintf("%s: %s", filepath.Join(dir, name), why))
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || !fi.Mode().IsRegular() {
+			skipped = append(skipped, fmt.Sprintf("%s: not a regular file", filepath.Join(dir, name)))
+			continue
+		}
+		files[name] = fileSig{mtime: fi.ModTime(), size: fi.Size()}
+	}
+	return files, skipped, nil
+}
+
+// sameFiles reports whether two scans saw the same crontabs unchanged.
+func sameFiles(a, b map[string]fileSig) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, sa := range a {
+		if sb, ok := b[name]; !ok || !sa.mtime.Equal(sb.mtime) || sa.size != sb.size {
+			return false
+		}
+	}
+	return true
+}
+
+// loadTab reads and parses dir/user. err is fatal for the file (unknown
+// user, unreadable, too big); lineErrs are lines skipped.
+func loadTab(dir, user string, loc *time.Location, lookup LookupUserFunc) (ut *userTab, lineErrs []error, err error) {
+	path := filepath.Join(dir, user)
+	home, err := lookup(user)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: unknown user %s, skipping the file: %w", path, user, err)
+	}
+	data, err := readLimited(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	tab, lineErrs := ParseCrontab(path, data, loc)
+	return &userTab{user: user, home: home, tab: tab}, lineErrs, nil
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read crontab: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxCrontabSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read crontab %s: %w", path, err)
+	}
+	if len(data) > maxCrontabSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes, skipping the file", path, maxCrontabSize)
+	}
+	return data, nil
+}
+
+// loadDir loads every crontab in dir, in user name order. warn receives
+// each problem; the files and lines that are fine are still returned.
+func loadDir(dir string, loc *time.Location, lookup LookupUserFunc, warn func(error)) ([]*userTab, map[string]fileSig, []string) {
+	files, skipped, err := scanDir(dir)
+	if err != nil {
+		warn(err)
+		return nil, nil, nil
+	}
+	users := make([]string, 0, len(files))
+	for u := range files {
+		users = append(users, u)
+	}
+	sort.Strings(users)
+	var tabs []*userTab
+	for _, u := range users {
+		ut, lineErrs, err := loadTab(dir, u, loc, lookup)
+		for _, le := range lineErrs {
+			warn(le)
+		}
+		if err != nil {
+			warn(err)
+			continue
+		}
+		tabs = append(tabs, ut)
+	}
+	return tabs, files, skipped
+}
+
+// Check validates every crontab in dir as the cron service would load it,
+// for `svinit check`: one error per bad line ("FILE:LINE: ...") or file.
+// loc is the default zone (nil = time.Local).
+func Check(dir string, loc *time.Location, lookup LookupUserFunc) []error {
+	var errs []error
+	loadDir(dir, loc, lookup, func(err error) { errs = append(errs, err) })
+	return errs
+}
