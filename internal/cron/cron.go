@@ -165,10 +165,12 @@ func nextTime(e Entry, now time.Time) time.Time {
 }
 
 // rescan reloads the crontabs if a file was added, removed or changed.
+// An unreadable Dir reads as empty, so it is warned once (by the reload
+// that sees it first), not every minute.
 func (c *Cron) rescan(now time.Time) {
-	files, _, err := scanDir(c.cfg.Dir)
+	files, _, _ := scanDir(c.cfg.Dir)
 	c.mu.Lock()
-	same := err == nil && sameFiles(files, c.files)
+	same := sameFiles(files, c.files)
 	c.mu.Unlock()
 	if !same {
 		c.reload(now, " (crontabs changed)")
