@@ -18,9 +18,7 @@ import (
 func (s *svinit) newBuiltin(name string, d builtin.Deps) (builtin.Service, error) {
 	switch name {
 	case "syslog":
-		cfg := syslogd.ConfigFromEnv(d.Env)
-		cfg.Sink, cfg.Format, cfg.Source, cfg.Log = d.Mux, d.Format, d.Name, d.Log
-		return syslogd.New(cfg)
+		return syslogd.NewService(name, d)
 	case "cron":
 		return s.newCron(d)
 	}

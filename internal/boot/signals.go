@@ -67,7 +67,7 @@ func (s *svinit) loop(sigs <-chan os.Signal, m *mainCmd) int {
 			}
 		case e := <-mainDone:
 			s.log.Infof("main command %s; shutting down", e)
-			m.exited = true
+			m.exited, m.exit = true, e
 			return s.shutdown(e.Code, m)
 		case r := <-s.stopC:
 			s.log.Infof("%s; shutting down", r.why)
