@@ -10,20 +10,22 @@ STATICCHECK ?= $(shell command -v staticcheck || echo $(HOME)/go/bin/staticcheck
 
 .PHONY: build test unit lint fuzz demo clean
 
+test: lint unit fuzz e2e ## everything CI proves: vet+staticcheck, unit+PID-1 tests, fuzz, container tests
+
 build: ## static svinit binary, prints its size
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/svinit
 	@ls -l $(BIN) | awk '{printf "svinit: %s bytes (%.2f MB)\n", $$5, $$5/1048576}'
 
-unit: ## Go unit + PID-1 integration tests (race detector on the concurrent packages)
-	$(GO) test -count=1 ./...
+unit: ## Go unit + PID-1 integration tests (race detector on the internal packages)
 	$(GO) test -count=1 -race ./internal/...
+	$(GO) test -count=1 ./cmd/... ./test/pid1/...
 
 lint:
 	$(GO) vet ./...
 	@test -x "$(STATICCHECK)" || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
 	$(STATICCHECK) ./...
 
-FUZZTIME ?= 10s
+FUZZTIME ?= 8s
 fuzz: ## each fuzz target for a short fixed time
 	@scripts/fuzz-all $(FUZZTIME)
 

@@ -61,9 +61,7 @@ func (s *svinit) shutdownScripts(deadline time.Time) {
 	r.AfterEach, r.Timeout = nil, left
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	if err := r.RunDir(ctx, s.set.ShutdownDir, "shutdown", true); err != nil {
-		s.log.Warnf("shutdown scripts: %v", err)
-	}
+	_ = r.RunDir(ctx, s.set.ShutdownDir, "shutdown", true) // each failure is logged as it happens
 }
 
 // sweep sends TERM to every process left below svinit, then KILL at the

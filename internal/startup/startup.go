@@ -35,6 +35,9 @@ type Runner struct {
 // sorted by name bytes. A missing folder has no scripts. Other entries are
 // skipped; the returned notes say why, for the log.
 func List(dir string) (scripts []string, notes []string, err error) {
+	if dir, err = filepath.Abs(dir); err != nil {
+		return nil, nil, fmt.Errorf("script folder: %w", err)
+	}
 	entries, err := os.ReadDir(dir) // ReadDir sorts by name, bytewise
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil, nil
@@ -83,7 +86,7 @@ func (r *Runner) RunDir(ctx context.Context, dir, label string, keepGoing bool) 
 		if !keepGoing {
 			return err
 		}
-		r.Log.Warnf("%v; going on (SVINIT_KEEP_GOING=1)", err)
+		r.Log.Warnf("%v; going on", err)
 		failed = errors.Join(failed, err)
 	}
 	return failed

@@ -114,7 +114,7 @@ func (s *Supervisor) add(p *plan.Plan, name string) error {
 	if err != nil {
 		return err
 	}
-	u.want = svc.AutoStart
+	u.want, u.st.WantUp = svc.AutoStart, svc.AutoStart
 	s.mu.Lock()
 	s.units[name] = u
 	s.mu.Unlock()
