@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// idleDelay is when the seed measured its memory: 6 s after start.
+const idleDelay = 6 * time.Second
+
+// measureIdle starts each stack Runs times, round-robin, from a dropped page
+// cache: start → SSH banner, memory 6 s after start, then a cooperative stop.
+func (e *env) measureIdle(ctx context.Context) error {
+	dropped := true
+	err := e.eachRun(func(st stack, i int) error {
+		ok, err := e.idleRun(ctx, st, i)
+		dropped = dropped && ok
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !dropped {
+		e.res.note("The page cache could not be dropped before some starts (not root?): idle memory and start times are warm-cache figures.")
+	}
+	return nil
+}
+
+// idleRun is one start/measure/stop cycle; it reports whether the page cache
+// was dropped before the start.
+func (e *env) idleRun(ctx context.Context, st stack, i int) (bool, error) {
+	port, err := freePort()
+	if err != nil {
+		return false, err
+	}
+	c, err := createContainer(ctx, st.Image, containerName(st, "idle", i), createOpts{SSHPort: port})
+	if err != nil {
+		return false, err
+	}
+	defer c.remove(ctx)
+	dropped := dropCaches() == nil
+	ready := make(chan error, 1)
+	t0 := time.Now()
+	var at time.Time
+	go func() {
+		var err error
+		at, err = waitBanner(ctx, port, 30*time.Second)
+		ready <- err
+	}()
+	if err := c.start(ctx); err != nil {
+		return dropped, err
+	}
+	if err := <-ready; err != nil {
+		return dropped, err
+	}
+	e.res.add("start_ssh", st.Name, at.Sub(t0).Seconds())
+	time.Sleep(time.Until(t0.Add(idleDelay)))
+	m, err := readMemory(c)
+	if err != nil {
+		return dropped, err
+	}
+	e.recordMemory(st.Name, m)
+	d, _, err := c.stop(ctx)
+	if err != nil {
+		return dropped, err
+	}
+	e.res.add("stop", st.Name, d.Seconds())
+	logf("idle %s #%d: ready %.3fs, usage %.2f MB, stop %.3fs", st.Name, i+1, at.Sub(t0).Seconds(), float64(m.Usage)/mb, d.Seconds())
+	return dropped, nil
+}
+
+func (e *env) recordMemory(stack string, m memSample) {
+	e.res.add("mem_usage", stack, float64(m.Usage)/mb)
+	e.res.add("mem_rss", stack, float64(m.RSS)/mb)
+	e.res.add("mem_cache", stack, float64(m.Cache)/mb)
+	e.res.add("mem_pss", stack, m.PSS/mb)
+	e.res.add("pid1_pss", stack, m.PID1PSS/mb)
+	e.res.addPSS(stack, m.ByName)
+}
+
+// measureStubborn times docker stop with one more service that ignores
+// TERM, stopped by each stack's own 2 s stop timeout, and notes whether the
+// service was sent TERM at all.
+func (e *env) measureStubborn(ctx context.Context) error {
+	termed := map[string]int{}
+	codes := map[string][]int{}
+	err := e.eachRun(func(st stack, i int) error {
+		got, code, err := e.stubbornRun(ctx, st, i)
+		if got {
+			termed[st.Name]++
+		}
+		codes[st.Name] = append(codes[st.Name], code)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, st := range e.stacks {
+		e.res.note(fmt.Sprintf("Stop with a TERM-ignoring service, %s: the service received TERM in %d of %d runs; container exit codes %v. Stop timeout: %s.",
+			st.Name, termed[st.Name], e.cfg.Runs, codes[st.Name], st.StopTimeout))
+	}
+	return nil
+}
+
+func (e *env) stubbornRun(ctx context.Context, st stack, i int) (bool, int, error) {
+	files := append([]tarFile{e.helperFile()}, st.service("stubborn", "exec "+helperPath+" stubborn", 2*time.Second)...)
+	c, err := createContainer(ctx, st.Image, containerName(st, "stubborn", i), createOpts{Files: files})
+	if err != nil {
+		return false, 0, err
+	}
+	defer c.remove(ctx)
+	if err := c.start(ctx); err != nil {
+		return false, 0, err
+	}
+	if err := waitForComms(ctx, c, append(st.Ready, "benchhelper"), 30*time.Second); err != nil {
+		return false, 0, err
+	}
+	if err := waitLog(ctx, c, "bench-stubborn: up", 10*time.Second); err != nil {
+		return false, 0, err
+	}
+	d, code, err := c.stop(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	e.res.add("stop_stubborn", st.Name, d.Seconds())
+	logf("stubborn %s #%d: stop %.3fs, exit %d", st.Name, i+1, d.Seconds(), code)
+	return logHas(c, "bench-stubborn: got TERM"), code, nil
+}
+
+// logHas says whether the container's log (docker's json-file) holds s.
+func logHas(c *container, s string) bool {
+	b, err := os.ReadFile(c.logPath)
+	return err == nil && strings.Contains(string(b), s)
+}
+
+// waitLog polls the container's log until it holds s.
+func waitLog(ctx context.Context, c *container, s string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for !logHas(c, s) {
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s: %q not in its log after %s", c.Name, s, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// writeMethod says how each figure was measured, with the commands.
+func writeMethod(b *strings.Builder, cfg config) {
+	fmt.Fprintf(b, "\n## How each figure is measured\n\n")
+	fmt.Fprintf(b, "`make bench` = `scripts/ensure-docker`, `make base`, `make image FLAVOR=offline`, then "+
+		"`go run ./bench/cmd/bench` (flags: `-runs`, `-stacks`, `-metrics`, `-syslog-messages`, `-orphans`, `-crash-window`). "+
+		"It builds `alpine-server-bench:seed` and `alpine-server-bench:s6` (`FROM %s`, `COPY` of the Debian packages' "+
+		"programs and libraries from `apt-get download` + `dpkg -x`, and the service folders in `bench/stacks/rootfs`), "+
+		"and a static helper (`bench/cmd/benchhelper`) copied into containers that need it with `docker cp`. "+
+		"Stacks are measured round-robin (seed, s6, svinit, seed, …) so that drift hits all of them alike.\n\n", cfg.Base)
+	for _, line := range methodLines(cfg) {
+		fmt.Fprintf(b, "- %s\n", line)
+	}
+}
+
+func methodLines(cfg config) []string {
+	return []string{
+		"**idle memory, start, stop**: `docker create -p 127.0.0.1:PORT:22 IMAGE`; `echo 3 > /proc/sys/vm/drop_caches`; " +
+			"`docker start`, while polling 127.0.0.1:PORT until a connection yields `SSH-` (docker's proxy accepts " +
+			"before the container listens, so a bare connect proves nothing); 6 s after `docker start` began, read the " +
+			"container's `memory.usage_in_bytes` and `memory.stat` (`rss`, `cache`) and sum `Pss` of " +
+			"`/proc/PID/smaps_rollup` over its `cgroup.procs`; then time `docker stop` (10 s grace).",
+		"**stop with a TERM-ignoring service**: a fresh container plus a service (`benchhelper stubborn`, which catches " +
+			"TERM and logs it) with a 2 s stop timeout in the stack's own way (see Stacks); once it logged `up`, time `docker stop`.",
+		fmt.Sprintf("**restart and crash-loop CPU**: every stack × run at once (%d containers; CPU is per cgroup and a crash "+
+			"loop is near idle), each with a service `benchhelper crash` whose first instance blocks on a FIFO; the bench "+
+			"releases it (staggered over 1 s), after which every instance exits 1 at once. Each instance logs its start "+
+			"and exit in ns: *restart after a crash* is instance 2's start − instance 1's exit (instance 1 was up for "+
+			"seconds), *first restart after a service exits at once* is instance 3's start − instance 2's exit. "+
+			"CPU is the container's `cpuacct.usage` over the %s after the release (the crashing instances included).",
+			cfg.Runs*3, cfg.CrashWindow),
+		fmt.Sprintf("**zombies**: `docker exec CTR benchhelper orphans %d`: the helper starts a middle process that "+
+			"vforks %d children which exit at once, then exits without waiting, so PID 1 inherits %d zombies in one "+
+			"burst; the helper then polls `/proc` inside the container until none is left.", cfg.Orphans, cfg.Orphans, cfg.Orphans),
+		fmt.Sprintf("**syslog**: `docker exec CTR benchhelper syslog %d TAG` sends RFC 3164 messages to `/dev/log` "+
+			"as fast as the socket takes them (blocking datagram writes: the client never drops); the bench then follows "+
+			"docker's json-file log (what `docker logs` reads) until every message arrived or none did for 3 s. "+
+			"Rate = arrived ÷ (docker's timestamp of the last arrival − the client's first send); lost = sent − arrived.",
+			cfg.SyslogMessages),
+		"Every container is created with `--no-healthcheck` (only svinit's image has a HEALTHCHECK; its `sv check` " +
+			"execs would add processes and CPU to the measured cgroup) and removed after its run.",
+		"**size**: `docker image inspect -f {{.Size}}`; svinit's binary is copied out of the image with `docker cp`.",
+	}
+}
