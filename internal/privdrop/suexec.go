@@ -1,11 +1,11 @@
 package privdrop
 
 import (
+	"alpine-server/internal/reaper"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"syscall"
 )
 
@@ -50,7 +50,7 @@ func suExec(spec string, argv []string) error {
 	if err := Drop(c); err != nil {
 		return err
 	}
-	path, err := exec.LookPath(argv[0])
+	path, err := reaper.LookPath(argv[0], os.Environ())
 	if err != nil {
 		return err
 	}
