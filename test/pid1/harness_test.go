@@ -71,6 +71,7 @@ type spec struct {
 	env      []string
 	main     []string
 	stdout   io.Writer // default: collected in box.out
+	stderr   io.Writer // default: collected in box.out
 }
 
 func boot(t *testing.T, s spec) *box {
@@ -89,7 +90,10 @@ func boot(t *testing.T, s spec) *box {
 	for f, c := range s.shutdown {
 		writeFile(t, filepath.Join(dir, "shutdown.d", f), c, true)
 	}
-	args := []string{"--pid", "--fork", "--mount-proc", binary}
+	// svinit as PID 1 writes /etc/profile.d/container_environment.sh (SPEC
+	// §7): a bind mount in the box's own mount namespace sends it to the
+	// test's folder instead of the host's /etc. exec keeps svinit PID 1.
+	args := []string{"--pid", "--fork", "--mount-proc", "sh", "-c", isolateProfile, "sh", binary}
 	if len(s.main) > 0 {
 		args = append(append(args, "--"), s.main...)
 	}
@@ -111,6 +115,9 @@ func boot(t *testing.T, s spec) *box {
 		b.cmd.Stdout = b.out
 	}
 	b.cmd.Stderr = b.out
+	if s.stderr != nil {
+		b.cmd.Stderr = s.stderr
+	}
 	if err := b.cmd.Start(); err != nil {
 		t.Fatalf("start svinit: %v", err)
 	}
@@ -135,6 +142,12 @@ func boot(t *testing.T, s spec) *box {
 	})
 	return b
 }
+
+// isolateProfile runs as the namespace's first process, then execs svinit.
+const isolateProfile = `if [ -d /etc/profile.d ]; then
+  mkdir -p "$T/profile.d" && mount --bind "$T/profile.d" /etc/profile.d || exit 125
+fi
+exec "$@"`
 
 func writeFile(t *testing.T, path, content string, exe bool) {
 	t.Helper()
@@ -288,4 +301,62 @@ func (l *lines) index(re string) int {
 // manifest builds a manifest.yml from lines.
 func manifest(lines ...string) string {
 	return "enabled: true\nauto_start: true\n" + strings.Join(lines, "\n") + "\n"
+}
+
+// svCall is one run of `sv`: extra environment, an optional identity, and
+// stdout and stderr kept apart.
+type svCall struct {
+	env  []string
+	cred *syscall.Credential
+	exe  string // default: the svinit built for this run
+}
+
+// run runs `sv ARGS` against ctl and returns stdout, stderr and the exit code.
+func (c svCall) run(t *testing.T, ctl string, args ...string) (string, string, int) {
+	t.Helper()
+	exe := c.exe
+	if exe == "" {
+		exe = binary
+	}
+	cmd := exec.Command(exe, append([]string{"sv"}, args...)...)
+	cmd.Env = append([]string{"SVINIT_CONTROL=" + ctl}, c.env...)
+	if c.cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatalf("sv %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// hostPid maps a pid inside the box (what `sv status` shows) to the host's.
+func (b *box) hostPid(nsPid int) int {
+	b.t.Helper()
+	init := b.initPid()
+	if nsPid == 1 {
+		return init
+	}
+	for _, d := range descendants(init) {
+		p, _ := strconv.Atoi(d[:strings.IndexByte(d, '(')])
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			f := strings.Fields(l)
+			if len(f) == 3 && f[0] == "NSpid:" && f[2] == strconv.Itoa(nsPid) {
+				return p
+			}
+		}
+	}
+	b.t.Fatalf("no process with pid %d in the box", nsPid)
+	return 0
 }
