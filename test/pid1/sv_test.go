@@ -241,8 +241,8 @@ func TestReadinessGatesDependentsAndSvCheck(t *testing.T) {
 		out, errOut, code := sv("wait", "-t", "5", "db")
 		waitDone <- [3]any{out, errOut, code}
 	}()
-	// sv wait must be blocked while db is not ready; give it the socket first.
-	waitFor(t, 5*time.Second, "sv wait to connect", func() bool { return b.statusJSON("db").State != "" })
+	// sv wait must be blocked while db is not ready: once svinit has its request...
+	b.waitLog(`control: peer pid \d+ uid 0: wait \[db\]`, 5*time.Second)
 	select {
 	case r := <-waitDone:
 		t.Fatalf("sv wait returned before db was ready: %v", r)
