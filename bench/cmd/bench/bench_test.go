@@ -98,17 +98,24 @@ func TestMakeTarHasParentFolders(t *testing.T) {
 }
 
 func TestServiceLayouts(t *testing.T) {
+	stubborn := service{Name: "x", Run: "exec y", StopTimeout: 2 * time.Second}
+	down := service{Name: "x", Run: "exec y", Down: true}
 	tests := []struct {
 		name  string
 		files []tarFile
 		want  map[string]string
 	}{
-		{"runit", runitService("x", "exec y", 2*time.Second), map[string]string{"/etc/service/x/run": "#!/bin/sh\nexec y\n"}},
-		{"s6", s6Service("x", "exec y", 2*time.Second), map[string]string{
+		{"runit", runitService(stubborn), map[string]string{"/etc/service/x/run": "#!/bin/sh\nexec y\n"}},
+		{"runit down", runitService(down), map[string]string{"/etc/service/x/run": "#!/bin/sh\nexec y\n", "/etc/service/x/down": ""}},
+		{"s6", s6Service(stubborn), map[string]string{
 			"/etc/service/x/run": "#!/bin/sh\nexec y\n", "/etc/service/x/timeout-kill": "2000\n"}},
-		{"svinit", svinitService("x", "exec y", 2*time.Second), map[string]string{
+		{"s6 down", s6Service(down), map[string]string{"/etc/service/x/run": "#!/bin/sh\nexec y\n", "/etc/service/x/down": ""}},
+		{"svinit", svinitService(stubborn), map[string]string{
 			"/etc/services/x/run":          "#!/bin/sh\nexec y\n",
 			"/etc/services/x/manifest.yml": "enabled: true\nauto_start: true\nstop_timeout: 2s\n"}},
+		{"svinit down", svinitService(down), map[string]string{
+			"/etc/services/x/run":          "#!/bin/sh\nexec y\n",
+			"/etc/services/x/manifest.yml": "enabled: true\nauto_start: false\n"}},
 	}
 	for _, tt := range tests {
 		got := map[string]string{}

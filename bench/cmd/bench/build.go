@@ -58,10 +58,15 @@ func fetchDebs(ctx context.Context, cfg config, pkgs []string) (map[string]strin
 	}
 	if len(missing) > 0 {
 		args := append([]string{"-qq", "-o", "APT::Sandbox::User=root", "download"}, missing...)
-		cmd := exec.CommandContext(ctx, "apt-get", args...)
-		cmd.Dir = dir
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("apt-get download %s: %w: %s", strings.Join(missing, " "), err, b)
+		if run(ctx, dir, "apt-get", args...) != nil {
+			// Stale or missing package lists (a fresh machine): refresh once.
+			logf("apt-get download failed; running apt-get update once")
+			if err := run(ctx, "", "apt-get", "-qq", "update"); err != nil {
+				return nil, err
+			}
+			if err := run(ctx, dir, "apt-get", args...); err != nil {
+				return nil, err
+			}
 		}
 	}
 	debs := map[string]string{}

@@ -13,24 +13,32 @@ import (
 	"time"
 )
 
+// Two extra services per container: "crashup" runs until the bench releases
+// its FIFO, then crashes (its next instance waits again, so it does not
+// loop); "crasher" is down at boot and, once started with the stack's own
+// command, exits 1 at once, every time.
 const (
-	crashLog   = "/tmp/crash.log"
-	crashFIFO  = "/tmp/crash.fifo"
-	crashArmed = "/tmp/crash.armed"
+	upLog    = "/tmp/crashup.log"
+	upFIFO   = "/tmp/crashup.fifo"
+	loopLog  = "/tmp/crasher.log"
+	crashUp  = "crashup"
+	crashLp  = "crasher"
+	upUptime = 2 * time.Second // > the 1 s under which runit and s6 see a crash loop
 )
 
-// crashRun is one container of the crash-loop measurement.
+// crashRun is one container of the restart measurement.
 type crashRun struct {
 	st  stack
 	c   *container
-	cpu time.Duration // CPU the cgroup used during the window
-	log string
+	cpu time.Duration // CPU the cgroup used during the crash-loop window
+	up  string        // crashup's log
+	log string        // crasher's log
 }
 
 // measureCrash runs every stack × run at once (CPU is per cgroup, and a
-// crash loop is nearly idle), each with a service that blocks until
-// triggered, then crashes and exits at once on every restart. Triggers are
-// staggered so that restarts of different containers do not coincide.
+// crash loop is nearly idle); each container's sequence is started 1/N s
+// after the previous one so that restarts of different containers do not
+// coincide.
 func (e *env) measureCrash(ctx context.Context) error {
 	var runs []*crashRun
 	defer func() {
@@ -38,23 +46,20 @@ func (e *env) measureCrash(ctx context.Context) error {
 			r.c.remove(context.Background())
 		}
 	}()
-	svc := "exec " + helperPath + " crash " + crashLog + " " + crashFIFO + " " + crashArmed
-	for i := 0; i < e.cfg.Runs; i++ {
-		for _, st := range e.stacks {
-			c, err := e.startWithHelper(ctx, st, "crash", i, st.service("crasher", svc, 0)...)
-			if err != nil {
-				return fmt.Errorf("%s run %d: %w", st.Name, i+1, err)
-			}
+	err := e.eachRun(func(st stack, i int) error {
+		files := append(st.service(service{Name: crashUp, Run: "exec " + helperPath + " crash " + upLog + " " + upFIFO}),
+			st.service(service{Name: crashLp, Run: "exec " + helperPath + " crash " + loopLog, Down: true})...)
+		c, err := e.startWithHelper(ctx, st, "crash", i, files...)
+		if err == nil {
 			runs = append(runs, &crashRun{st: st, c: c})
 		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	for _, r := range runs {
-		if err := waitFile(ctx, r.c.rootPath(crashFIFO), 30*time.Second); err != nil {
-			return err
-		}
-	}
-	logf("crash: %d containers up, triggering crashes; measuring %s", len(runs), e.cfg.CrashWindow)
-	if err := e.triggerAll(ctx, runs); err != nil {
+	logf("crash: %d containers up; crash after %s up, then a %s crash loop", len(runs), upUptime, e.cfg.CrashWindow)
+	if err := e.crashAll(ctx, runs); err != nil {
 		return err
 	}
 	for _, r := range runs {
@@ -65,7 +70,7 @@ func (e *env) measureCrash(ctx context.Context) error {
 	return nil
 }
 
-func (e *env) triggerAll(ctx context.Context, runs []*crashRun) error {
+func (e *env) crashAll(ctx context.Context, runs []*crashRun) error {
 	stagger := time.Second / time.Duration(len(runs))
 	errs := make([]error, len(runs))
 	var wg sync.WaitGroup
@@ -74,59 +79,71 @@ func (e *env) triggerAll(ctx context.Context, runs []*crashRun) error {
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(k) * stagger)
-			errs[k] = e.crashWindow(ctx, r)
+			errs[k] = e.crashSequence(ctx, r)
+			if errs[k] != nil {
+				errs[k] = fmt.Errorf("%s: %w", r.c.Name, errs[k])
+			}
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
 }
 
-// crashWindow arms the crash, releases the blocked first instance, and
-// reads the cgroup's CPU over the window that follows.
-func (e *env) crashWindow(ctx context.Context, r *crashRun) error {
-	usage := filepath.Join(r.c.cpuCG, "cpuacct.usage")
-	if err := waitUp(r, crashUptime); err != nil {
+// crashSequence crashes crashup after it has been up for upUptime, waits for
+// its restart, then starts crasher and reads the cgroup's CPU over the
+// window that follows.
+func (e *env) crashSequence(ctx context.Context, r *crashRun) error {
+	if err := waitFile(ctx, r.c.rootPath(upFIFO), 30*time.Second); err != nil {
 		return err
 	}
-	if err := os.WriteFile(r.c.rootPath(crashArmed), nil, 0o644); err != nil {
-		return fmt.Errorf("%s: arm crash: %w", r.c.Name, err)
+	if err := waitStarts(ctx, r.c.rootPath(upLog), 1, 0); err != nil {
+		return err
 	}
+	b, _ := os.ReadFile(r.c.rootPath(upLog))
+	starts, _, _ := parseCrashLog(string(b))
+	time.Sleep(time.Until(starts[0].Add(upUptime)))
+	if err := releaseFIFO(ctx, r.c.rootPath(upFIFO)); err != nil {
+		return err
+	}
+	if err := waitStarts(ctx, r.c.rootPath(upLog), 2, 10*time.Second); err != nil {
+		return err
+	}
+	if _, err := r.c.exec(ctx, r.st.up(crashLp)...); err != nil {
+		return err
+	}
+	usage := filepath.Join(r.c.cpuCG, "cpuacct.usage")
 	cpu0, err := readInt(usage)
 	if err != nil {
 		return err
 	}
-	t0 := time.Now()
-	if err := releaseFIFO(ctx, r.c.rootPath(crashFIFO)); err != nil {
-		return fmt.Errorf("%s: %w", r.c.Name, err)
-	}
-	time.Sleep(time.Until(t0.Add(e.cfg.CrashWindow)))
+	time.Sleep(e.cfg.CrashWindow)
 	cpu1, err := readInt(usage)
 	if err != nil {
 		return err
 	}
 	r.cpu = time.Duration(cpu1 - cpu0)
-	b, err := os.ReadFile(r.c.rootPath(crashLog))
-	r.log = string(b)
-	return err
+	up, err1 := os.ReadFile(r.c.rootPath(upLog))
+	loop, err2 := os.ReadFile(r.c.rootPath(loopLog))
+	r.up, r.log = string(up), string(loop)
+	return errors.Join(err1, err2)
 }
 
-// crashUptime is how long the first instance runs before it crashes: more
-// than the 1 s under which runit and s6 count an exit as a crash loop.
-const crashUptime = 2 * time.Second
-
-// waitUp sleeps until the first instance has been up for d, by its own
-// start stamp.
-func waitUp(r *crashRun, d time.Duration) error {
-	b, err := os.ReadFile(r.c.rootPath(crashLog))
-	if err != nil {
-		return fmt.Errorf("%s: %w", r.c.Name, err)
+// waitStarts polls a crash log until it holds n starts (timeout 0: 30 s).
+func waitStarts(ctx context.Context, path string, n int, timeout time.Duration) error {
+	if timeout == 0 {
+		timeout = 30 * time.Second
 	}
-	starts, _, err := parseCrashLog(string(b))
-	if err != nil || len(starts) == 0 {
-		return fmt.Errorf("%s: no start in the crash log: %v", r.c.Name, err)
+	deadline := time.Now().Add(timeout)
+	for {
+		b, _ := os.ReadFile(path)
+		if starts, _, err := parseCrashLog(string(b)); err == nil && len(starts) >= n {
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("%s: fewer than %d starts after %s: %q", path, n, timeout, b)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(time.Until(starts[0].Add(d)))
-	return nil
 }
 
 // releaseFIFO opens the FIFO for writing, which unblocks its reader; a
@@ -158,31 +175,35 @@ func waitFile(ctx context.Context, path string, timeout time.Duration) error {
 	}
 }
 
-// recordCrash turns the crash log into restart latencies: instance 1 was up
-// for seconds when it crashed; instance 2 exited at once; so start[1] -
-// exit[0] is the restart after a crash and start[2] - exit[1] the first
-// restart inside a crash loop.
+// recordCrash turns the logs into restart latencies: crashup's second start
+// − its first exit is the restart after a crash of a service that was up;
+// crasher's second start − its first exit is the first restart of a service
+// that exits at once.
 func (e *env) recordCrash(r *crashRun) error {
+	upStarts, upExits, err := parseCrashLog(r.up)
+	if err != nil || len(upStarts) < 2 || len(upExits) < 1 {
+		return fmt.Errorf("%s: crashup log %q: %v", r.c.Name, r.up, err)
+	}
 	starts, exits, err := parseCrashLog(r.log)
-	if err != nil {
-		return fmt.Errorf("%s: %w", r.c.Name, err)
+	if err != nil || len(starts) < 2 || len(exits) < 1 {
+		return fmt.Errorf("%s: crasher restarted less than once in %s: %q %v", r.c.Name, e.cfg.CrashWindow, r.log, err)
 	}
-	if len(starts) < 3 || len(exits) < 2 {
-		return fmt.Errorf("%s: crasher restarted only %d times in %s: %q", r.c.Name, len(starts)-1, e.cfg.CrashWindow, r.log)
-	}
-	name := r.st.Name
-	e.res.add("restart_up", name, starts[1].Sub(exits[0]).Seconds())
-	e.res.add("restart_loop", name, starts[2].Sub(exits[1]).Seconds())
-	e.res.add("crash_cpu", name, 100*r.cpu.Seconds()/e.cfg.CrashWindow.Seconds())
-	e.res.add("crash_restarts", name, float64(len(starts)-1))
-	logf("crash %s: restart %.3fs after a crash, %.3fs in the loop, %d restarts, CPU %.2f%%", r.c.Name,
-		starts[1].Sub(exits[0]).Seconds(), starts[2].Sub(exits[1]).Seconds(), len(starts)-1,
-		100*r.cpu.Seconds()/e.cfg.CrashWindow.Seconds())
+	afterUp, first := upStarts[1].Sub(upExits[0]).Seconds(), starts[1].Sub(exits[0]).Seconds()
+	cpu := 100 * r.cpu.Seconds() / e.cfg.CrashWindow.Seconds()
+	e.res.add("restart_up", r.st.Name, afterUp)
+	e.res.add("restart_loop", r.st.Name, first)
+	e.res.add("crash_cpu", r.st.Name, cpu)
+	e.res.add("crash_restarts", r.st.Name, float64(len(starts)-1))
+	logf("crash %s: restart %.3fs after a crash, first restart %.3fs in the loop, %d restarts, CPU %.2f%%",
+		r.c.Name, afterUp, first, len(starts)-1, cpu)
 	return nil
 }
 
 // parseCrashLog reads "start NS" / "exit NS" lines.
 func parseCrashLog(s string) (starts, exits []time.Time, err error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil, nil
+	}
 	for n, line := range strings.Split(strings.TrimSpace(s), "\n") {
 		kind, ns, ok := strings.Cut(line, " ")
 		v, perr := strconv.ParseInt(ns, 10, 64)

@@ -15,7 +15,12 @@ const idleDelay = 6 * time.Second
 // cache: start → SSH banner, memory 6 s after start, then a cooperative stop.
 func (e *env) measureIdle(ctx context.Context) error {
 	dropped := true
+	shared := 0
+	budget := quietBudget
 	err := e.eachRun(func(st stack, i int) error {
+		if others := waitQuiet(ctx, &budget); others > 0 {
+			shared++
+		}
 		ok, err := e.idleRun(ctx, st, i)
 		dropped = dropped && ok
 		return err
@@ -23,10 +28,48 @@ func (e *env) measureIdle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if shared > 0 {
+		e.res.note(fmt.Sprintf("%d of %d idle samples were taken while containers other than the bench's ran on this machine. "+
+			"Containers from the same base share its files' page cache, which is charged to the cgroup that read it first: "+
+			"those samples can be lower (min of the range) than a container alone would use.", shared, e.cfg.Runs*len(e.stacks)))
+	}
 	if !dropped {
 		e.res.note("The page cache could not be dropped before some starts (not root?): idle memory and start times are warm-cache figures.")
 	}
 	return nil
+}
+
+// quietBudget bounds the total time measureIdle waits for other containers
+// to go away.
+const quietBudget = 3 * time.Minute
+
+// waitQuiet waits (within the budget left) until no container other than the
+// bench's runs, and returns how many still run.
+func waitQuiet(ctx context.Context, budget *time.Duration) int {
+	for {
+		others := otherContainers(ctx)
+		if others == 0 || *budget <= 0 || ctx.Err() != nil {
+			return others
+		}
+		time.Sleep(time.Second)
+		*budget -= time.Second
+	}
+}
+
+// otherContainers counts running containers the bench did not create.
+func otherContainers(ctx context.Context) int {
+	// "c" + the label: "c1" for the bench's containers, "c" for others.
+	out, err := docker(ctx, nil, "ps", "--format", `c{{.Label "alpine-server.bench"}}`)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, l := range strings.Fields(out) {
+		if l == "c" {
+			n++
+		}
+	}
+	return n
 }
 
 // idleRun is one start/measure/stop cycle; it reports whether the page cache
@@ -106,7 +149,8 @@ func (e *env) measureStubborn(ctx context.Context) error {
 }
 
 func (e *env) stubbornRun(ctx context.Context, st stack, i int) (bool, int, error) {
-	files := append([]tarFile{e.helperFile()}, st.service("stubborn", "exec "+helperPath+" stubborn", 2*time.Second)...)
+	svc := service{Name: "stubborn", Run: "exec " + helperPath + " stubborn", StopTimeout: 2 * time.Second}
+	files := append([]tarFile{e.helperFile()}, st.service(svc)...)
 	c, err := createContainer(ctx, st.Image, containerName(st, "stubborn", i), createOpts{Files: files})
 	if err != nil {
 		return false, 0, err

@@ -28,13 +28,15 @@ func methodLines(cfg config) []string {
 			"`/proc/PID/smaps_rollup` over its `cgroup.procs`; then time `docker stop` (10 s grace).",
 		"**stop with a TERM-ignoring service**: a fresh container plus a service (`benchhelper stubborn`, which catches " +
 			"TERM and logs it) with a 2 s stop timeout in the stack's own way (see Stacks); once it logged `up`, time `docker stop`.",
-		fmt.Sprintf("**restart and crash-loop CPU**: every stack × run at once (%d containers; CPU is per cgroup and a crash "+
-			"loop is near idle), each with a service `benchhelper crash` whose first instance blocks on a FIFO; the bench "+
-			"releases it (staggered over 1 s), after which every instance exits 1 at once. Each instance logs its start "+
-			"and exit in ns: *restart after a crash* is instance 2's start − instance 1's exit (instance 1 was up for "+
-			"seconds), *first restart after a service exits at once* is instance 3's start − instance 2's exit. "+
-			"CPU is the container's `cpuacct.usage` over the %s after the release (the crashing instances included).",
-			cfg.Runs*3, cfg.CrashWindow),
+		fmt.Sprintf("**restart and crash-loop CPU**: every stack × run at once (%d containers, each one's sequence "+
+			"started 1/N s after the previous; CPU is per cgroup and a crash loop is near idle), each with two extra "+
+			"services running `benchhelper crash`, which logs its start and exit in ns. `crashup` blocks on a FIFO; "+
+			"%s after it started the bench opens the FIFO and it exits 1: *restart after a crash* is its next start − "+
+			"that exit. `crasher` is down at boot (runit and s6: a `down` file; svinit: `auto_start: false`); the bench "+
+			"starts it with the stack's own command (`sv up /etc/service/crasher`, `s6-svc -u /etc/service/crasher`, "+
+			"`sv up crasher`) and every instance exits 1 at once: *first restart* is its second start − its first "+
+			"exit, and CPU is the container's `cpuacct.usage` over the %s after that command returned (the crashing "+
+			"instances' own CPU included).", cfg.Runs*3, upUptime, cfg.CrashWindow),
 		fmt.Sprintf("**zombies**: `docker exec CTR benchhelper orphans %d`: the helper starts a middle process that "+
 			"vforks %d children which exit at once, then exits without waiting, so PID 1 inherits %d zombies in one "+
 			"burst; the helper then polls `/proc` inside the container until none is left.", cfg.Orphans, cfg.Orphans, cfg.Orphans),

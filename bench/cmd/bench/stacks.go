@@ -16,7 +16,17 @@ type stack struct {
 	StopTimeout string
 	// Ready are the process names that run once the stack is up.
 	Ready   []string
-	service func(name, run string, stopTimeout time.Duration) []tarFile
+	service func(svc service) []tarFile
+	// up is the stack's own command to start a service that is down.
+	up func(name string) []string
+}
+
+// service is an extra service added to a container for a measurement.
+type service struct {
+	Name        string
+	Run         string        // the body of ./run
+	StopTimeout time.Duration // 0: the stack's default
+	Down        bool          // not started at boot; `up` starts it
 }
 
 const (
@@ -36,6 +46,7 @@ func stacks(cfg config) []stack {
 				"without stopping its services, dumb-init exits with it and the kernel SIGKILLs the rest",
 			Ready:   []string{"syslogd", "crond", "dropbear"},
 			service: runitService,
+			up:      func(n string) []string { return []string{"sv", "up", "/etc/service/" + n} },
 		},
 		{
 			Name: s6Name, Image: "alpine-server-bench:s6",
@@ -43,6 +54,7 @@ func stacks(cfg config) []stack {
 			StopTimeout: "`timeout-kill` file containing 2000 in the service folder: s6-supervise sends TERM, then KILL after 2000 ms; s6-svscan waits for the whole tree",
 			Ready:       []string{"syslogd", "crond", "dropbear"},
 			service:     s6Service,
+			up:          func(n string) []string { return []string{"s6-svc", "-u", "/etc/service/" + n} },
 		},
 		{
 			Name: svinitName, Image: cfg.SvinitImage,
@@ -50,37 +62,44 @@ func stacks(cfg config) []stack {
 			StopTimeout: "`stop_timeout: 2s` in the service's manifest.yml: svinit sends TERM to its group, then KILL after 2 s",
 			Ready:       []string{"dropbear"},
 			service:     svinitService,
+			up:          func(n string) []string { return []string{"sv", "up", n} },
 		},
 	}
 }
 
 func runScript(run string) []byte { return []byte("#!/bin/sh\n" + run + "\n") }
 
-// runitService is a runit service folder: ./run only (runsv has no stop
-// timeout of its own).
-func runitService(name, run string, _ time.Duration) []tarFile {
-	return []tarFile{{Path: "/etc/service/" + name + "/run", Mode: 0o755, Data: runScript(run)}}
+// runitService is a runit service folder: ./run, and ./down to stay down at
+// boot (runsv has no stop timeout of its own).
+func runitService(svc service) []tarFile {
+	dir := "/etc/service/" + svc.Name + "/"
+	files := []tarFile{{Path: dir + "run", Mode: 0o755, Data: runScript(svc.Run)}}
+	if svc.Down {
+		files = append(files, tarFile{Path: dir + "down", Mode: 0o644})
+	}
+	return files
 }
 
-// s6Service is an s6 service folder; timeout-kill is s6-supervise's stop
-// timeout in milliseconds.
-func s6Service(name, run string, stopTimeout time.Duration) []tarFile {
-	files := []tarFile{{Path: "/etc/service/" + name + "/run", Mode: 0o755, Data: runScript(run)}}
-	if stopTimeout > 0 {
-		ms := fmt.Sprintf("%d\n", stopTimeout.Milliseconds())
-		files = append(files, tarFile{Path: "/etc/service/" + name + "/timeout-kill", Mode: 0o644, Data: []byte(ms)})
+// s6Service is an s6 service folder: runit's files, plus timeout-kill, the
+// stop timeout of s6-supervise in milliseconds.
+func s6Service(svc service) []tarFile {
+	files := runitService(svc)
+	if svc.StopTimeout > 0 {
+		ms := fmt.Sprintf("%d\n", svc.StopTimeout.Milliseconds())
+		files = append(files, tarFile{Path: "/etc/service/" + svc.Name + "/timeout-kill", Mode: 0o644, Data: []byte(ms)})
 	}
 	return files
 }
 
 // svinitService is an svinit service folder: a manifest and ./run.
-func svinitService(name, run string, stopTimeout time.Duration) []tarFile {
-	manifest := "enabled: true\nauto_start: true\n"
-	if stopTimeout > 0 {
-		manifest += fmt.Sprintf("stop_timeout: %s\n", stopTimeout)
+func svinitService(svc service) []tarFile {
+	manifest := fmt.Sprintf("enabled: true\nauto_start: %v\n", !svc.Down)
+	if svc.StopTimeout > 0 {
+		manifest += fmt.Sprintf("stop_timeout: %s\n", svc.StopTimeout)
 	}
+	dir := "/etc/services/" + svc.Name + "/"
 	return []tarFile{
-		{Path: "/etc/services/" + name + "/run", Mode: 0o755, Data: runScript(run)},
-		{Path: "/etc/services/" + name + "/manifest.yml", Mode: 0o644, Data: []byte(manifest)},
+		{Path: dir + "run", Mode: 0o755, Data: runScript(svc.Run)},
+		{Path: dir + "manifest.yml", Mode: 0o644, Data: []byte(manifest)},
 	}
 }

@@ -4,9 +4,9 @@
 //
 //	orphans N        create N orphans and time how long PID 1 takes to reap them
 //	syslog N TAG     send N messages to /dev/log as fast as the socket accepts them
-//	crash LOG FIFO   a service that crashes: the first instance blocks on FIFO,
-//	                 later ones (once FIFO was opened) exit at once; every
-//	                 instance appends "start NS" and "exit NS" lines to LOG
+//	crash LOG [FIFO] a service that exits 1 at once, or once FIFO is opened for
+//	                 writing; every instance appends "start NS" and "exit NS"
+//	                 lines to LOG
 //	stubborn         a service that ignores SIGTERM (and says so once per signal)
 //
 // Results are printed as one JSON object on stdout.

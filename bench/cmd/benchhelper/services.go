@@ -9,21 +9,20 @@ import (
 	"time"
 )
 
-// crash is a service that crashes. The first instance (ARMED absent) blocks
-// until the harness opens FIFO for writing, so the crash happens when the
-// harness wants it; every later instance exits 1 at once. Each instance
-// appends "start NS" and "exit NS" to LOG, from which the harness computes
-// the restart latency (exit of one instance → start of the next).
+// crash is a service that crashes: at once, or, given FIFO, when the
+// harness opens FIFO for writing (so the crash comes when the harness wants
+// it). Each instance appends "start NS" and "exit NS" to LOG, from which the
+// harness computes the restart latency (exit of one instance → start of the
+// next).
 func crash(args []string) error {
-	if len(args) != 3 {
-		return fmt.Errorf("usage: crash LOG FIFO ARMED")
+	if len(args) < 1 || len(args) > 2 {
+		return fmt.Errorf("usage: crash LOG [FIFO]")
 	}
-	logPath, fifo, armed := args[0], args[1], args[2]
-	stamp(logPath, "start")
-	if _, err := os.Stat(armed); err != nil {
-		waitFIFO(fifo)
+	stamp(args[0], "start")
+	if len(args) == 2 {
+		waitFIFO(args[1])
 	}
-	stamp(logPath, "exit")
+	stamp(args[0], "exit")
 	os.Exit(1)
 	return nil
 }
