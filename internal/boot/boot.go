@@ -165,8 +165,17 @@ func (s *svinit) requestStop(code int, why string) {
 	}
 }
 
+// serveControl serves `sv`. Without root (docker run --user) the default
+// /run/svinit cannot be created: svinit then serves on the per-uid
+// fallback that sv also looks for, unless SVINIT_CONTROL was set.
 func (s *svinit) serveControl(ctx context.Context) {
-	if err := control.Serve(ctx, s.set.Control, s, s.log); err != nil {
+	err := control.Serve(ctx, s.set.Control, s, s.log)
+	if err != nil && errors.Is(err, os.ErrPermission) && !s.set.ControlSet && os.Getuid() != 0 {
+		fallback := control.FallbackSocket(os.Getuid())
+		s.log.Infof("control socket: %v; using %s (svinit runs as uid %d)", err, fallback, os.Getuid())
+		err = control.Serve(ctx, fallback, s, s.log)
+	}
+	if err != nil {
 		s.log.Warnf("control socket: %v; sv will not reach svinit", err)
 	}
 }

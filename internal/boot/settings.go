@@ -28,6 +28,7 @@ type Settings struct {
 	EnvFileSet       bool // SVINIT_ENV_FILE was given: write it even when not PID 1
 	EnvMode          os.FileMode
 	Control          string
+	ControlSet       bool // SVINIT_CONTROL was given
 	ProfileFile      string
 }
 
@@ -41,6 +42,7 @@ func LoadSettings(getenv func(string) string) (*Settings, error) {
 		EnvFile:     or(getenv("SVINIT_ENV_FILE"), "/etc/environment"),
 		EnvFileSet:  getenv("SVINIT_ENV_FILE") != "",
 		Control:     or(getenv("SVINIT_CONTROL"), "/run/svinit/control.sock"),
+		ControlSet:  getenv("SVINIT_CONTROL") != "",
 		ProfileFile: "/etc/profile.d/container_environment.sh",
 	}
 	var errs []error

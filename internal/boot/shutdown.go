@@ -27,6 +27,11 @@ func (s *svinit) shutdown(code int, m *mainCmd) int {
 	}
 	s.shutdownScripts(deadline)
 	s.sweep(deadline)
+	if s.sup != nil {
+		// Last lines of the services; whatever still holds a pipe now is
+		// gone or unkillable, so wait a moment at most.
+		s.sup.CloseLogs(time.Now().Add(min(time.Second, max(time.Until(deadline), 100*time.Millisecond))))
+	}
 	s.log.Infof("shutdown done in %s; exit %d", time.Since(start).Round(time.Millisecond), code)
 	return code
 }

@@ -17,6 +17,28 @@ import (
 // DefaultSocket is the control socket when $SVINIT_CONTROL is unset.
 const DefaultSocket = "/run/svinit/control.sock"
 
+// FallbackSocket is where an unprivileged svinit (docker run --user) puts
+// its socket when it cannot create DefaultSocket's folder: per uid, so
+// `sv` run as the same user (HEALTHCHECK, docker exec) finds it.
+func FallbackSocket(uid int) string {
+	return fmt.Sprintf("/tmp/svinit-%d/control.sock", uid)
+}
+
+// SocketPath is the socket sv talks to: $SVINIT_CONTROL when set, else
+// DefaultSocket, else — for a non-root user, when DefaultSocket does not
+// exist and the fallback does — FallbackSocket.
+func SocketPath(env string) string {
+	if env != "" {
+		return env
+	}
+	if _, err := os.Stat(DefaultSocket); err != nil && os.Getuid() != 0 {
+		if _, err := os.Stat(FallbackSocket(os.Getuid())); err == nil {
+			return FallbackSocket(os.Getuid())
+		}
+	}
+	return DefaultSocket
+}
+
 // Client defaults. runit's sv waits 7 s for start/stop/restart (its LSB
 // verbs) and, with -v, for up/down; SVWAIT changes the 7. `wait` has its own
 // default, as long as svinit's own wait for readiness at boot.
@@ -68,11 +90,7 @@ func SvMain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sv: %v\n%s", err, usage)
 		return 2
 	}
-	path := os.Getenv("SVINIT_CONTROL")
-	if path == "" {
-		path = DefaultSocket
-	}
-	resp, err := Call(path, inv.req)
+	resp, err := Call(SocketPath(os.Getenv("SVINIT_CONTROL")), inv.req)
 	if err != nil {
 		fmt.Fprintf(stderr, "sv: %v\n", err)
 		return 1

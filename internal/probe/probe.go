@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"strings"
 	"syscall"
@@ -42,21 +41,17 @@ func (p TCP) Check(ctx context.Context) error {
 
 func (p TCP) String() string { return "tcp " + p.Addr }
 
-// HTTP is ready when GET URL answers a 2xx or 3xx status.
-type HTTP struct{ URL string }
+// HTTP is ready when GET Path on Addr (host:port) answers a 2xx or 3xx
+// status. The manifest package has already split and checked the URL.
+type HTTP struct {
+	Addr string // host:port to dial, also the Host header
+	Path string // request target, "/" at least
+}
 
 // Check sends one HTTP/1.0 GET and reads the status line.
 func (p HTTP) Check(ctx context.Context) error {
-	u, err := url.Parse(p.URL)
-	if err != nil || u.Scheme != "http" || u.Host == "" {
-		return fmt.Errorf("bad http probe url %q", p.URL)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
-	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp", host)
+	c, err := d.DialContext(ctx, "tcp", p.Addr)
 	if err != nil {
 		return err
 	}
@@ -64,14 +59,13 @@ func (p HTTP) Check(ctx context.Context) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = c.SetDeadline(dl)
 	}
-	path := u.RequestURI()
-	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: svinit-probe\r\nConnection: close\r\n\r\n", path, u.Host); err != nil {
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: svinit-probe\r\nConnection: close\r\n\r\n", p.Path, p.Addr); err != nil {
 		return err
 	}
 	return checkStatusLine(bufio.NewReader(c))
 }
 
-func (p HTTP) String() string { return "http " + p.URL }
+func (p HTTP) String() string { return "http " + p.Addr + p.Path }
 
 // checkStatusLine accepts "HTTP/1.x 2xx|3xx ...".
 func checkStatusLine(r *bufio.Reader) error {

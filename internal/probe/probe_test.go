@@ -49,7 +49,7 @@ func TestHTTP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		addr := serve(t, tt.reply)
-		err := HTTP{URL: "http://" + addr + "/health"}.Check(context.Background())
+		err := HTTP{Addr: addr, Path: "/health"}.Check(context.Background())
 		if (err == nil) != tt.ok {
 			t.Errorf("reply %q: err=%v, want ok=%v", tt.reply, err, tt.ok)
 		}

@@ -3,6 +3,8 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"strconv"
 	"syscall"
 	"time"
@@ -27,6 +29,10 @@ func (u *unit) loop() {
 		var depsC <-chan struct{}
 		if u.waitingForDeps() {
 			depsC = u.sup.changed()
+			if dep := u.skippedDep(); dep != "" {
+				u.skip(fmt.Sprintf("it depends on %s, which was skipped", dep))
+				continue
+			}
 			if u.depsReady() {
 				u.start()
 				continue
@@ -58,6 +64,33 @@ func (u *unit) waitingForDeps() bool {
 	return u.want && !u.final && u.run == nil && u.finishC == nil && st == Down && u.timerKind == timerNone
 }
 
+// skip takes the service out for this boot: it cannot run as svinit's
+// user. Services that depend on it are skipped in turn.
+func (u *unit) skip(why string) {
+	u.want = false
+	u.mu.Lock()
+	u.skipped = why
+	u.mu.Unlock()
+	u.setState(Down)
+	u.log.Warnf("service %s skipped: %s (svinit runs as uid %d, not root)", u.name, why, os.Getuid())
+}
+
+// skippedDep names a dependency that was skipped, or "".
+func (u *unit) skippedDep() string {
+	for _, d := range u.svc.DependsOn {
+		if dep := u.sup.unit(d); dep != nil && dep.isSkipped() {
+			return d
+		}
+	}
+	return ""
+}
+
+func (u *unit) isSkipped() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.skipped != ""
+}
+
 func (u *unit) depsReady() bool {
 	for _, d := range u.svc.DependsOn {
 		if !u.sup.isReady(d) {
@@ -72,6 +105,9 @@ func (u *unit) command(c command) {
 	switch c.kind {
 	case cmdStart, cmdOnce:
 		u.want, u.once = true, c.kind == cmdOnce
+		u.mu.Lock()
+		u.skipped = "" // try again: the cause may be fixed
+		u.mu.Unlock()
 		if State(u.status().State) == Fatal {
 			u.policy.reset()
 			u.setState(Down)
@@ -145,6 +181,10 @@ func (u *unit) start() {
 	} else {
 		err = u.startProcess()
 	}
+	if err != nil && u.sup.cannotAsNonRoot(err) {
+		u.skip(err.Error())
+		return
+	}
 	if err != nil {
 		u.log.Errorf("service %s: %v", u.name, err)
 		u.failed(reaper.Exit{Code: 127}, 0)
@@ -210,7 +250,7 @@ func (u *unit) watchReady() {
 	case manifest.ReadyTCP:
 		p = probe.TCP{Addr: r.HostPort}
 	case manifest.ReadyHTTP:
-		p = probe.HTTP{URL: r.Addr}
+		p = probe.HTTP{Addr: r.HostPort, Path: r.Path}
 	case manifest.ReadyFile:
 		p = probe.File{Path: r.Addr}
 	case manifest.ReadyExec:
@@ -267,6 +307,12 @@ func (u *unit) pidText() string {
 // exited handles the end of the service's process or built-in.
 func (u *unit) exited(e reaper.Exit) {
 	uptime := u.sup.now().Sub(u.started)
+	if b, ok := u.run.(*builtinRunner); ok && b.err != nil && u.sup.cannotAsNonRoot(b.err) {
+		u.run = nil
+		u.cancelProbe()
+		u.skip(b.err.Error())
+		return
+	}
 	u.run = nil
 	u.cancelProbe()
 	u.stopTimer()

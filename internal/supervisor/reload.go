@@ -28,7 +28,7 @@ func (s *Supervisor) Apply(p *plan.Plan, stopDeadline time.Duration) error {
 	s.plan = p
 	s.mu.Unlock()
 	for _, u := range gone {
-		u.closeLog(s.now().Add(time.Second))
+		u.closeLog(s.now()) // no wait: the readers drain on their own
 	}
 	for _, n := range removed {
 		s.cfg.Log.Infof("service %s removed", n)

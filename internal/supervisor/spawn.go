@@ -51,6 +51,7 @@ type builtinRunner struct {
 	svc    builtin.Service
 	cancel context.CancelFunc
 	exit   chan reaper.Exit
+	err    error // why Run failed; written before exit is sent
 }
 
 func (b *builtinRunner) pid() int                        { return 0 }
@@ -74,7 +75,10 @@ func (u *unit) startBuiltin(svc builtin.Service, ready func()) runner {
 			}
 		}()
 		if err := svc.Run(ctx, ready); err != nil {
-			u.log.Errorf("service %s failed: %v", u.name, err)
+			b.err = err
+			if !u.sup.cannotAsNonRoot(err) {
+				u.log.Errorf("service %s failed: %v", u.name, err)
+			}
 			b.exit <- reaper.Exit{Code: 1}
 			return
 		}
@@ -146,4 +150,11 @@ func Credential(c *privdrop.Credential) *syscall.Credential {
 		return nil
 	}
 	return c.Sys()
+}
+
+// cannotAsNonRoot: the error is a permission refusal and svinit is not
+// root (docker run --user). Retrying cannot help, so the service is
+// skipped, once and clearly, instead of crash-looping.
+func (s *Supervisor) cannotAsNonRoot(err error) bool {
+	return s.rootless && (errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES))
 }

@@ -9,6 +9,7 @@ package supervisor
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -45,6 +46,8 @@ type Supervisor struct {
 	plan    *plan.Plan
 	changeC chan struct{} // closed and replaced on every state change
 	failed  bool
+
+	rootless bool // svinit is not root: permission errors skip a service
 }
 
 // New returns an empty supervisor.
@@ -52,7 +55,7 @@ func New(cfg Config) *Supervisor {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Supervisor{cfg: cfg, units: map[string]*unit{}, changeC: make(chan struct{})}
+	return &Supervisor{cfg: cfg, units: map[string]*unit{}, changeC: make(chan struct{}), rootless: os.Getuid() != 0}
 }
 
 func (s *Supervisor) now() time.Time { return s.cfg.Now() }
@@ -176,7 +179,7 @@ func (s *Supervisor) Status(names []string) ([]control.ServiceStatus, []string) 
 
 // Shutdown stops every unit, each after the services that depend on it,
 // and returns once all are down or deadline has passed. Units with no
-// order between them stop in parallel.
+// order between them stop in parallel. Their logs stay open: CloseLogs.
 func (s *Supervisor) Shutdown(deadline time.Time) {
 	s.mu.Lock()
 	units := make(map[string]*unit, len(s.units))
@@ -185,6 +188,19 @@ func (s *Supervisor) Shutdown(deadline time.Time) {
 	}
 	s.mu.Unlock()
 	s.stopInOrder(units, deadline)
+}
+
+// CloseLogs closes every service's log pipes and waits until deadline for
+// their last lines. Call it after the final sweep: a process that escaped
+// its service (a daemon's per-connection child) may hold a pipe open until
+// it gets its TERM.
+func (s *Supervisor) CloseLogs(deadline time.Time) {
+	s.mu.Lock()
+	units := make([]*unit, 0, len(s.units))
+	for _, u := range s.units {
+		units = append(units, u)
+	}
+	s.mu.Unlock()
 	for _, u := range units {
 		u.closeLog(deadline)
 	}

@@ -35,6 +35,8 @@ func (f *fake) Run(ctx context.Context, ready func()) error {
 		panic("boom in " + f.name)
 	case "fail":
 		return errors.New("cannot bind")
+	case "eacces":
+		return &os.PathError{Op: "listen", Path: "/dev/log", Err: syscall.EACCES}
 	case "wait":
 		select {
 		case <-f.gate:
@@ -100,6 +102,7 @@ type harness struct {
 	sup     *Supervisor
 	journal *journal
 	out     *lockedBuf
+	modesMu sync.Mutex
 	modes   map[string]string
 	gates   map[string]chan struct{}
 	failed  chan int
@@ -109,6 +112,36 @@ type harness struct {
 // manifest bodies (name → extra manifest lines); modes picks each fake's
 // behaviour.
 func newHarness(t *testing.T, services map[string]string, modes map[string]string) *harness {
+	return newHarnessAs(t, services, modes, false)
+}
+
+// setMode changes how the next runs of a fake behave.
+func (h *harness) setMode(name, mode string) {
+	h.modesMu.Lock()
+	h.modes[name] = mode
+	h.modesMu.Unlock()
+}
+
+func (h *harness) mode(name string) string {
+	h.modesMu.Lock()
+	defer h.modesMu.Unlock()
+	return h.modes[name]
+}
+
+// waitLog polls the log until it contains want.
+func (h *harness) waitLog(want string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(h.out.String(), want) {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("log lacks %q:\n%s", want, h.out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// newHarnessAs is newHarness with svinit running as root or not.
+func newHarnessAs(t *testing.T, services map[string]string, modes map[string]string, rootless bool) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	set := &manifest.Set{Dir: dir, Services: map[string]*manifest.Service{}}
@@ -127,6 +160,9 @@ func newHarness(t *testing.T, services map[string]string, modes map[string]strin
 	if err != nil {
 		t.Fatal(err)
 	}
+	if modes == nil {
+		modes = map[string]string{}
+	}
 	h := &harness{t: t, journal: &journal{}, out: &lockedBuf{}, modes: modes,
 		gates: map[string]chan struct{}{}, failed: make(chan int, 1)}
 	for n := range services {
@@ -138,10 +174,11 @@ func newHarness(t *testing.T, services map[string]string, modes map[string]strin
 		Mux: mux, Log: mux.Logger("svinit", logmux.Debug, logmux.Prefix), Format: logmux.Prefix,
 		Environ: func() []string { return nil },
 		Builtins: func(_ string, d builtin.Deps) (builtin.Service, error) {
-			return &fake{name: d.Name, journal: h.journal, mode: h.modes[d.Name], gate: h.gates[d.Name]}, nil
+			return &fake{name: d.Name, journal: h.journal, mode: h.mode(d.Name), gate: h.gates[d.Name]}, nil
 		},
 		EssentialFailed: func(name string, code int) { h.failed <- code },
 	})
+	h.sup.rootless = rootless
 	if err := h.sup.Start(p); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +223,7 @@ func TestPanickingBuiltinIsRecoveredAndRestarted(t *testing.T) {
 		}
 	}
 	// The fix: the built-in stops panicking; sv start brings it up for good.
-	h.modes["crashy"] = ""
+	h.setMode("crashy", "")
 	st := h.waitState("crashy", Running, true)
 	if st.Restarts < 2 || !st.Builtin {
 		t.Errorf("status %+v: want restarts ≥ 2 and builtin", st)
@@ -268,5 +305,19 @@ func TestRestartWaitsForANewStart(t *testing.T) {
 	}
 	if r := h.do("once", "svc"); !r[0].OK {
 		t.Errorf("once: %+v", r)
+	}
+}
+
+func TestPermissionFailureSkipsServiceAndDependentsWhenRootless(t *testing.T) {
+	// As under docker run --user 1000: syslog cannot bind /dev/log.
+	h := newHarnessAs(t, map[string]string{"syslog": "", "ssh": "depends_on: [syslog]\n"},
+		map[string]string{"syslog": "eacces"}, true)
+	h.waitLog("service ssh skipped: it depends on syslog, which was skipped")
+	h.waitLog("service syslog skipped: listen /dev/log: permission denied")
+	if n := h.journal.count("run syslog"); n != 1 {
+		t.Errorf("syslog ran %d times: a skipped service must not crash-loop", n)
+	}
+	if n := h.journal.count("run ssh"); n != 0 {
+		t.Errorf("ssh ran although its dependency was skipped")
 	}
 }

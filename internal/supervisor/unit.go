@@ -109,9 +109,10 @@ type unit struct {
 
 	detail atomic.Pointer[func() any] // a built-in's Status, for --json
 
-	mu     sync.Mutex
-	st     control.ServiceStatus
-	starts int // completed starts, for sv restart -w
+	mu      sync.Mutex
+	st      control.ServiceStatus
+	skipped string // why it cannot run as svinit's user; "" = not skipped
+	starts  int    // completed starts, for sv restart -w
 }
 
 func newUnit(sup *Supervisor, svc *manifest.Service) (*unit, error) {
@@ -172,6 +173,7 @@ func (u *unit) openLog() error {
 // closeLog closes svinit's ends of the log pipes and waits, until
 // deadline, for their readers to write the last lines.
 func (u *unit) closeLog(deadline time.Time) {
+	defer u.null.Close()
 	for _, p := range u.pipes {
 		p.Close()
 	}
@@ -184,7 +186,6 @@ func (u *unit) closeLog(deadline time.Time) {
 			return
 		}
 	}
-	u.null.Close()
 }
 
 func (u *unit) formatOf() logmux.Format { return u.format }
