@@ -156,7 +156,7 @@ func TestStartupScriptsRunInOrderExportEnvAndFailWith131(t *testing.T) {
 	}
 
 	f := boot(t, spec{
-		startup: map[string]string{"10-fail": "#!/bin/sh\necho broken >&2\nexit 4\n", "20-never": "#!/bin/sh\necho ran\n"},
+		startup:  map[string]string{"10-fail": "#!/bin/sh\necho broken >&2\nexit 4\n", "20-never": "#!/bin/sh\necho ran\n"},
 		services: map[string]map[string]string{"svc": {"manifest.yml": manifest(`command: [sleep, "100"]`)}},
 	})
 	if got := f.wait(20 * time.Second); got != 131 {
