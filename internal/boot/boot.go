@@ -112,6 +112,7 @@ func (s *svinit) run(main []string) int {
 		return s.shutdown(ExitConfig, nil)
 	}
 	go s.serveControl(ctx)
+	go s.trimWhenSettled(ctx)
 	var m *mainCmd
 	if len(main) > 0 {
 		if m, err = s.startMain(ctx, main); err != nil {
@@ -177,5 +178,21 @@ func (s *svinit) serveControl(ctx context.Context) {
 	}
 	if err != nil {
 		s.log.Warnf("control socket: %v; sv will not reach svinit", err)
+	}
+}
+
+// trimWhenSettled pages out svinit's own binary once the auto-start
+// services are ready (or have had SVINIT_WAIT_READY_TIMEOUT): boot is the
+// only time most of the binary is used.
+func (s *svinit) trimWhenSettled(ctx context.Context) {
+	wait := s.set.WaitReadyTimeout
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	wctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	_ = s.sup.WaitReady(wctx, s.sup.AutoStart())
+	if ctx.Err() == nil {
+		s.log.Debugf("paged out %d KiB of svinit's own binary", trimBinaryPages()/1024)
 	}
 }
