@@ -28,6 +28,10 @@ func runBench(ctx context.Context, cfg config) error {
 	e := &env{cfg: cfg, stacks: sts, res: newResults(metricDefs())}
 	cleanupContainers(ctx)
 	defer cleanupContainers(context.Background())
+	if err := ensureNetwork(ctx); err != nil {
+		return err
+	}
+	defer func() { _, _ = docker(context.Background(), nil, "network", "rm", benchNetwork) }()
 	if err := e.prepare(ctx); err != nil {
 		return err
 	}

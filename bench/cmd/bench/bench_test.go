@@ -171,3 +171,35 @@ func TestChartIsWellFormed(t *testing.T) {
 		t.Errorf("chart: no svinit ratio label")
 	}
 }
+
+func TestTargets(t *testing.T) {
+	tests := []struct {
+		name     string
+		tg       *target
+		sv, seed float64
+		met      bool
+		miss     string
+	}{
+		{"ratio met", ratioAtMost(1.0), 8, 8.5, true, ""},
+		{"ratio missed", ratioAtMost(1.0), 12.75, 8.5, false, "+50.0 % of seed"},
+		{"no seed", ratioAtMost(1.0), 1, 0, false, "+1.00 MiB"},
+		{"at least met", ratioAtLeast(1.0), 120, 100, true, ""},
+		{"at least missed", ratioAtLeast(1.0), 90, 100, false, "-10.0 % of seed"},
+		{"absolute met", atMost(0.3, "s"), 0.2, 9, true, ""},
+		{"absolute missed", atMost(3.5, "MiB"), 5.38, 0.3, false, "+1.88 MiB"},
+	}
+	for _, tt := range tests {
+		if got := tt.tg.met(tt.sv, tt.seed); got != tt.met {
+			t.Errorf("%s: met = %v, want %v", tt.name, got, tt.met)
+		}
+		if tt.met {
+			continue
+		}
+		if got := tt.tg.missBy(tt.sv, tt.seed, 2, "MiB"); got != tt.miss {
+			t.Errorf("%s: missBy = %q, want %q", tt.name, got, tt.miss)
+		}
+	}
+	if atMost(0, "").Text != "0" || atMost(2, "%").Text != "≤ 2 %" {
+		t.Errorf("target texts: %q %q", atMost(0, "").Text, atMost(2, "%").Text)
+	}
+}

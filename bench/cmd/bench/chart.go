@@ -99,7 +99,8 @@ func drawRow(b *strings.Builder, m *metric, sts []stack, y int) {
 func shortName(m *metric) string {
 	names := map[string]string{
 		"mem_usage": "idle memory (cgroup)", "mem_pss": "idle memory (Σ Pss)", "start_ssh": "start → SSH ready",
-		"stop": "docker stop", "restart_loop": "first restart (crash loop)", "crash_cpu": "crash-loop CPU",
+		"boot_ssh": "PID 1 → SSH ready",
+		"stop":     "docker stop", "restart_loop": "first restart (crash loop)", "crash_cpu": "crash-loop CPU",
 		"reap": "reap 10,000 orphans", "syslog_rate": "syslog throughput", "image_size": "image size",
 	}
 	if n, ok := names[m.Key]; ok {

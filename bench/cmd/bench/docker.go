@@ -32,8 +32,9 @@ func docker(ctx context.Context, stdin []byte, args ...string) (string, error) {
 type container struct {
 	ID      string
 	Name    string
-	Port    int // host port published for 22, 0 when none
-	Pid     int // host pid of the container's PID 1
+	Port    int       // host port published for 22, 0 when none
+	Pid     int       // host pid of the container's PID 1
+	Started time.Time // dockerd's State.StartedAt: PID 1 was started
 	memCG   string
 	cpuCG   string
 	logPath string
@@ -44,7 +45,28 @@ type container struct {
 type createOpts struct {
 	Files   []tarFile
 	SSHPort int
+	IP      string // fixed address on benchNetwork, known before start
 }
+
+// benchNetwork is a bridge network with a fixed subnet, so that a
+// container's address is known before it starts and its SSH port can be
+// polled directly, without docker's proxy in the way.
+const (
+	benchNetwork = "alpine-server-bench"
+	benchSubnet  = "10.213.77.0/24"
+)
+
+// ensureNetwork creates benchNetwork unless it exists.
+func ensureNetwork(ctx context.Context) error {
+	if _, err := docker(ctx, nil, "network", "inspect", benchNetwork); err == nil {
+		return nil
+	}
+	_, err := docker(ctx, nil, "network", "create", "--subnet", benchSubnet, benchNetwork)
+	return err
+}
+
+// benchIP is the address of the k-th container on benchNetwork.
+func benchIP(k int) string { return fmt.Sprintf("10.213.77.%d", 10+k%200) }
 
 func createContainer(ctx context.Context, image, name string, o createOpts) (*container, error) {
 	_, _ = docker(ctx, nil, "rm", "-f", name)
@@ -53,6 +75,9 @@ func createContainer(ctx context.Context, image, name string, o createOpts) (*co
 	args := []string{"create", "--name", name, "--label", "alpine-server.bench=1", "--no-healthcheck"}
 	if o.SSHPort != 0 {
 		args = append(args, "-p", fmt.Sprintf("127.0.0.1:%d:22", o.SSHPort))
+	}
+	if o.IP != "" {
+		args = append(args, "--network", benchNetwork, "--ip", o.IP)
 	}
 	id, err := docker(ctx, nil, append(args, image)...)
 	if err != nil {
@@ -81,13 +106,16 @@ func (c *container) start(ctx context.Context) error {
 }
 
 func (c *container) inspect(ctx context.Context) error {
-	out, err := docker(ctx, nil, "inspect", "-f", "{{.State.Pid}} {{.LogPath}}", c.ID)
+	out, err := docker(ctx, nil, "inspect", "-f", "{{.State.Pid}} {{.LogPath}} {{.State.StartedAt}}", c.ID)
 	if err != nil {
 		return err
 	}
 	f := strings.Fields(out)
-	if len(f) != 2 {
+	if len(f) != 3 {
 		return fmt.Errorf("inspect %s: unexpected %q", c.Name, out)
+	}
+	if c.Started, err = time.Parse(time.RFC3339Nano, f[2]); err != nil {
+		return fmt.Errorf("inspect %s: StartedAt: %w", c.Name, err)
 	}
 	if c.Pid, err = strconv.Atoi(f[0]); err != nil || c.Pid == 0 {
 		return fmt.Errorf("inspect %s: container not running (pid %q)", c.Name, f[0])

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -79,27 +82,25 @@ func (e *env) idleRun(ctx context.Context, st stack, i int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	c, err := createContainer(ctx, st.Image, containerName(st, "idle", i), createOpts{SSHPort: port})
+	ip := benchIP(i*len(e.stacks) + len(st.Name))
+	c, err := createContainer(ctx, st.Image, containerName(st, "idle", i), createOpts{SSHPort: port, IP: ip})
 	if err != nil {
 		return false, err
 	}
 	defer c.remove(ctx)
 	dropped := dropCaches() == nil
-	ready := make(chan error, 1)
 	t0 := time.Now()
-	var at time.Time
-	go func() {
-		var err error
-		at, err = waitBanner(ctx, port, 30*time.Second)
-		ready <- err
-	}()
+	published := pollBanner(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	direct := pollBanner(ctx, net.JoinHostPort(ip, "22"))
 	if err := c.start(ctx); err != nil {
 		return dropped, err
 	}
-	if err := <-ready; err != nil {
-		return dropped, err
+	at, direct1 := <-published, <-direct
+	if at.err != nil || direct1.err != nil {
+		return dropped, errors.Join(at.err, direct1.err)
 	}
-	e.res.add("start_ssh", st.Name, at.Sub(t0).Seconds())
+	e.res.add("start_ssh", st.Name, at.t.Sub(t0).Seconds())
+	e.res.add("boot_ssh", st.Name, direct1.t.Sub(c.Started).Seconds())
 	time.Sleep(time.Until(t0.Add(idleDelay)))
 	m, err := readMemory(c)
 	if err != nil {
@@ -111,7 +112,8 @@ func (e *env) idleRun(ctx context.Context, st stack, i int) (bool, error) {
 		return dropped, err
 	}
 	e.res.add("stop", st.Name, d.Seconds())
-	logf("idle %s #%d: ready %.3fs, usage %.2f MB, stop %.3fs", st.Name, i+1, at.Sub(t0).Seconds(), float64(m.Usage)/mb, d.Seconds())
+	logf("idle %s #%d: ready %.3fs (PID 1 → SSH %.3fs), usage %.2f MiB, stop %.3fs", st.Name, i+1,
+		at.t.Sub(t0).Seconds(), direct1.t.Sub(c.Started).Seconds(), float64(m.Usage)/mb, d.Seconds())
 	return dropped, nil
 }
 

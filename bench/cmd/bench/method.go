@@ -25,7 +25,11 @@ func methodLines(cfg config) []string {
 			"`docker start`, while polling 127.0.0.1:PORT until a connection yields `SSH-` (docker's proxy accepts " +
 			"before the container listens, so a bare connect proves nothing); 6 s after `docker start` began, read the " +
 			"container's `memory.usage_in_bytes` and `memory.stat` (`rss`, `cache`) and sum `Pss` of " +
-			"`/proc/PID/smaps_rollup` over its `cgroup.procs`; then time `docker stop` (10 s grace).",
+			"`/proc/PID/smaps_rollup` over its `cgroup.procs`; then time `docker stop` (10 s grace). *PID 1 started → SSH banner on the " +
+			"container's own IP* runs from docker's `State.StartedAt` to the first banner on CONTAINER_IP:22 (the " +
+			"containers are on a bridge network with fixed addresses so this is polled from the start too): it leaves " +
+			"out docker's own start-up work and its userland proxy, which here adds ~0.6 s before the published port " +
+			"passes a banner through, the same for every stack.",
 		"**stop with a TERM-ignoring service**: a fresh container plus a service (`benchhelper stubborn`, which catches " +
 			"TERM and logs it) with a 2 s stop timeout in the stack's own way (see Stacks); once it logged `up`, time `docker stop`.",
 		fmt.Sprintf("**restart and crash-loop CPU**: every stack × run at once (%d containers, each one's sequence "+

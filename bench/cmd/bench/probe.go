@@ -137,23 +137,55 @@ func waitForComms(ctx context.Context, c *container, want []string, timeout time
 	}
 }
 
-// waitBanner polls 127.0.0.1:port until a connection yields an SSH banner
-// and returns when it did. Docker's proxy accepts connections before the
-// container listens and closes them, so a connect alone proves nothing.
-func waitBanner(ctx context.Context, port int, timeout time.Duration) (time.Time, error) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if banner(addr) {
-			return time.Now(), nil
+// bannerAt is when an address first gave an SSH banner.
+type bannerAt struct {
+	t   time.Time
+	err error
+}
+
+// pollBanner runs waitBanner on addr in the background.
+func pollBanner(ctx context.Context, addr string) <-chan bannerAt {
+	ch := make(chan bannerAt, 1)
+	go func() {
+		t, err := waitBanner(ctx, addr, 30*time.Second)
+		ch <- bannerAt{t, err}
+	}()
+	return ch
+}
+
+// waitBanner tries addr every 10 ms, each try in its own goroutine, and
+// returns when the first one got an SSH banner. Tries overlap because one
+// can hang (an address whose ARP is not resolved yet, docker's proxy still
+// dialling the container) while a later one would already succeed; and
+// docker's proxy accepts connections before the container listens and
+// closes them, so a connect alone proves nothing.
+func waitBanner(ctx context.Context, addr string, timeout time.Duration) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	got := make(chan time.Time, 1)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case t := <-got:
+			return t, nil
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("no SSH banner on %s within %s", addr, timeout)
+		case <-tick.C:
+			go func() {
+				if banner(addr) {
+					select {
+					case got <- time.Now():
+					default:
+					}
+				}
+			}()
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	return time.Time{}, fmt.Errorf("no SSH banner on %s within %s", addr, timeout)
 }
 
 func banner(addr string) bool {
-	conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
 	if err != nil {
 		return false
 	}

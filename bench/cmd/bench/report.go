@@ -66,11 +66,17 @@ func writeTable(b *strings.Builder, r *results, sts []stack) {
 		for _, st := range sts {
 			fmt.Fprintf(b, " %s |", cell(m, st.Name))
 		}
-		met := ""
-		if m.Met != nil {
-			met = map[bool]string{true: "yes", false: "**no**"}[*m.Met]
+		goal, met := "", ""
+		if m.Target != nil {
+			goal = m.Target.Text
 		}
-		fmt.Fprintf(b, " %s | %s |\n", m.Target, met)
+		if m.Met != nil {
+			met = "yes"
+			if !*m.Met {
+				met = "**no**: " + m.Miss
+			}
+		}
+		fmt.Fprintf(b, " %s | %s |\n", goal, met)
 	}
 }
 

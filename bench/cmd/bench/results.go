@@ -12,10 +12,9 @@ type metricDef struct {
 	Lower  bool   `json:"lower_is_better"`
 	Digits int    `json:"-"`
 	Chart  bool   `json:"-"` // drawn in results.svg
-	// Target is svinit's goal from issue 5, checked by check on svinit's
-	// median (and seed's, for ratio targets); "" when the row has none.
-	Target string                      `json:"target,omitempty"`
-	check  func(sv, seed float64) bool `json:"-"`
+	// Target is svinit's goal from issue 5, checked on svinit's median;
+	// nil when the row has none.
+	Target *target `json:"target,omitempty"`
 }
 
 // series is the samples of one metric for one stack.
@@ -32,6 +31,8 @@ type metric struct {
 	metricDef
 	Stacks map[string]*series `json:"stacks"`
 	Met    *bool              `json:"target_met,omitempty"`
+	// Miss says by how much svinit's median misses the target ("" when met).
+	Miss string `json:"target_missed_by,omitempty"`
 }
 
 // results is everything one bench run produced.
@@ -108,13 +109,16 @@ func (r *results) finish() {
 				s.Ratio = s.Median / seed.Median
 			}
 		}
-		if m.check != nil && sv != nil {
+		if m.Target != nil && sv != nil {
 			base := 0.0
 			if seed != nil {
 				base = seed.Median
 			}
-			met := m.check(sv.Median, base)
+			met := m.Target.met(sv.Median, base)
 			m.Met = &met
+			if !met {
+				m.Miss = m.Target.missBy(sv.Median, base, m.Digits, m.Unit)
+			}
 		}
 		kept = append(kept, m)
 	}
