@@ -139,6 +139,7 @@ func (u *unit) command(c command) {
 		u.want, u.final = false, true
 		u.stopNow(c.deadline)
 	}
+	u.setState(State(u.status().State)) // publish want up/down before replying
 	if c.reply != nil {
 		c.reply <- err
 	}
