@@ -7,6 +7,7 @@ package pid1
 import (
 	"bufio"
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -35,6 +36,14 @@ func TestMain(m *testing.M) {
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build svinit: %v\n%s", err, out)
 		os.Exit(1)
+	}
+	// These tests mostly wait (for backoff, a cron minute): run them all at
+	// once rather than GOMAXPROCS at a time, unless -parallel says otherwise.
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", "32")
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
