@@ -30,6 +30,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// Searchable by anyone: tests run sv as other users.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	binary = filepath.Join(dir, "svinit")
 	build := exec.Command("go", "build", "-trimpath", "-o", binary, "../../cmd/svinit")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -317,17 +322,12 @@ func manifest(lines ...string) string {
 type svCall struct {
 	env  []string
 	cred *syscall.Credential
-	exe  string // default: the svinit built for this run
 }
 
 // run runs `sv ARGS` against ctl and returns stdout, stderr and the exit code.
 func (c svCall) run(t *testing.T, ctl string, args ...string) (string, string, int) {
 	t.Helper()
-	exe := c.exe
-	if exe == "" {
-		exe = binary
-	}
-	cmd := exec.Command(exe, append([]string{"sv"}, args...)...)
+	cmd := exec.Command(binary, append([]string{"sv"}, args...)...)
 	cmd.Env = append([]string{"SVINIT_CONTROL=" + ctl}, c.env...)
 	if c.cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
