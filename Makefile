@@ -8,9 +8,12 @@ BIN       := bin/svinit
 LDFLAGS   := -s -w -X alpine-server/internal/buildinfo.Version=$(VERSION) -X alpine-server/internal/buildinfo.Commit=$(COMMIT)
 STATICCHECK ?= $(shell command -v staticcheck || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: build test unit lint fuzz demo clean
+.PHONY: build test deps unit lint fuzz demo clean
 
-test: lint unit fuzz e2e ## everything CI proves: vet+staticcheck, unit+PID-1 tests, fuzz, container tests
+test: deps lint unit fuzz e2e ## everything CI proves: vet+staticcheck, unit+PID-1 tests, fuzz, container tests
+
+deps: ## tools the tests compare against (gosu, busybox-static, util-linux), installed when missing
+	@scripts/test-deps
 
 build: ## static svinit binary, prints its size
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/svinit
