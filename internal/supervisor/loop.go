@@ -240,7 +240,11 @@ func (u *unit) builtinDeps() builtin.Deps {
 // probe passes, when the built-in says so, or (oneshot) when it exits 0.
 func (u *unit) watchReady() {
 	r := u.svc.Ready
-	if u.svc.Builtin != "" || u.svc.Oneshot && r.Kind == manifest.ReadyStarted {
+	if u.svc.Builtin != "" {
+		return
+	}
+	if u.svc.Oneshot {
+		u.boundOneshot()
 		return
 	}
 	var p probe.Probe
@@ -266,6 +270,24 @@ func (u *unit) watchReady() {
 		timeout = 1<<63 - 1
 	}
 	go func() { u.sendReady(gen, probe.Wait(ctx, p, r.Interval, timeout)) }()
+}
+
+// boundOneshot: a oneshot whose manifest sets ready.timeout must exit 0
+// within it, else it is stopped and counts as failed. Without an explicit
+// `ready:` a oneshot may run as long as it needs (a migration).
+func (u *unit) boundOneshot() {
+	if u.svc.Line("ready") == 0 || u.svc.Ready.Timeout <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), u.svc.Ready.Timeout)
+	u.probeStop = cancel
+	gen, timeout := u.gen, u.svc.Ready.Timeout
+	go func() {
+		<-ctx.Done()
+		if ctx.Err() == context.DeadlineExceeded {
+			u.sendReady(gen, fmt.Errorf("oneshot still running after ready.timeout %s", timeout))
+		}
+	}()
 }
 
 func (u *unit) sendReady(gen int, err error) {

@@ -258,3 +258,15 @@ func descendants(pid int) []string {
 	}
 	return out
 }
+
+func TestOneshotBoundedByReadyTimeout(t *testing.T) {
+	t.Parallel()
+	b := boot(t, spec{services: map[string]map[string]string{
+		"slowjob": {"manifest.yml": manifest(`command: [sleep, "100"]`, "oneshot: true", "restart: never",
+			"ready:", "  timeout: 300ms")},
+		"longjob": {"manifest.yml": manifest(`command: [sh, -c, "sleep 0.5"]`, "oneshot: true")},
+	}})
+	b.waitLog(`service slowjob: oneshot still running after ready.timeout 300ms; stopping it`, 10*time.Second)
+	b.waitLog(`service slowjob killed by SIGTERM`, 10*time.Second)
+	b.waitLog(`service longjob done`, 10*time.Second) // no ready: no bound
+}
