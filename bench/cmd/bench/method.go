@@ -19,6 +19,36 @@ func writeMethod(b *strings.Builder, cfg config) {
 	}
 }
 
+// writeBehaviours explains, once, what each stack does that shapes its
+// figures (found while building this bench; the commands to check are given).
+func writeBehaviours(b *strings.Builder) {
+	fmt.Fprintf(b, "\n## What shapes the figures\n\n")
+	for _, line := range []string{
+		"**seed's stop is fast because nothing is stopped**: dumb-init forwards TERM to runsvdir, which exits at once " +
+			"(runsvdir(8): \"If runsvdir receives a TERM signal, it exits with 0 immediately\"); dumb-init exits with it " +
+			"and the kernel SIGKILLs every other process of the PID namespace. No service ever gets TERM (see the " +
+			"notes: 0 of N), so neither a clean shutdown nor a stop timeout exists in that tree.",
+		"**busybox syslogd drops messages when stdout is slow**: it opens its `-O` file with `O_NONBLOCK` " +
+			"(`/proc/PID/fdinfo` of its log fd shows flags 0106001), so when the container's stdout pipe is full " +
+			"(dockerd reading slower than the flood) its writes fail with EAGAIN and the message is gone. The client " +
+			"never drops (its datagram writes block), so *lost* is the server's doing.",
+		"**runit restarts a service at once if it ran ≥ 1 s, else after 1 s** (runsv sleeps 1 s when the run " +
+			"lasted < 1 s). **s6-supervise waited ~1 s in both cases here**: without a readiness notification-fd " +
+			"the service is never \"ready\", and only a service ready for over 1 s is restarted at once.",
+		"**svinit's restart backoff starts at 100 ms and doubles** (100 ms, 200 ms, … capped at 30 s; after 10 " +
+			"failures in 60 s the service is `fatal`), hence fewer restarts and less CPU in the crash loop.",
+		"**start → SSH ready is mostly docker**: with the page cache dropped, `docker start` itself and its " +
+			"userland proxy take most of the time, the same for every stack; the row measured on the container's " +
+			"own IP isolates the stacks' boot.",
+		"**file pages are memory**: the memory cgroup is charged for the page cache of every file its processes " +
+			"read, so a binary's size shows in `cache` (check with `fincore` on the files under `/proc/PID/root/` " +
+			"after a start). The seed and s6 stacks share libc between their small C programs; in svinit's image " +
+			"dropbear is the only libc user and pays for it alone (its Pss is higher).",
+	} {
+		fmt.Fprintf(b, "- %s\n", line)
+	}
+}
+
 func methodLines(cfg config) []string {
 	return []string{
 		"**idle memory, start, stop**: `docker create -p 127.0.0.1:PORT:22 IMAGE`; `echo 3 > /proc/sys/vm/drop_caches`; " +

@@ -42,6 +42,7 @@ func markdown(r *results, sts []stack, cfg config) string {
 	writeStacks(&b, r)
 	writePSS(&b, r, sts)
 	writeMethod(&b, cfg)
+	writeBehaviours(&b)
 	if len(r.Notes) > 0 {
 		fmt.Fprintf(&b, "\n## Notes from this run\n\n")
 		for _, n := range r.Notes {
@@ -116,7 +117,7 @@ func writeStacks(b *strings.Builder, r *results) {
 }
 
 func writePSS(b *strings.Builder, r *results, sts []stack) {
-	fmt.Fprintf(b, "\n## Idle Pss by process (median MB)\n\n")
+	fmt.Fprintf(b, "\n## Idle Pss by process (median MiB)\n\n")
 	for _, st := range sts {
 		byName := r.PSS[st.Name]
 		if byName == nil {
