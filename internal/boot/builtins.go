@@ -65,7 +65,7 @@ func (s *svinit) cronSpawner(d builtin.Deps) cron.SpawnFunc {
 		defer null.Close()
 		sys := &syscall.SysProcAttr{Setpgid: true, Credential: supervisor.Credential(cred)}
 		c, err := s.reap.Start(j.Shell, []string{j.Shell, "-c", j.Command}, &syscall.ProcAttr{
-			Dir: cred.Home, Env: j.Env, Files: []uintptr{null.Fd(), out.W.Fd(), errp.W.Fd()}, Sys: sys,
+			Dir: jobDir(cred.Home), Env: j.Env, Files: []uintptr{null.Fd(), out.W.Fd(), errp.W.Fd()}, Sys: sys,
 		})
 		if err != nil {
 			return nil, err
@@ -105,3 +105,12 @@ func newJobProcess(c *reaper.Child) *jobProcess {
 func (p *jobProcess) Pid() int                        { return p.c.Pid }
 func (p *jobProcess) Done() <-chan int                { return p.done }
 func (p *jobProcess) Signal(sig syscall.Signal) error { return reaper.KillGroup(p.c.Pid, sig) }
+
+// jobDir is where a job starts: the user's home, or / when it does not
+// exist (Debian's nobody has /nonexistent), as busybox crond falls back.
+func jobDir(home string) string {
+	if fi, err := os.Stat(home); err == nil && fi.IsDir() {
+		return home
+	}
+	return "/"
+}

@@ -315,9 +315,11 @@ func (u *unit) readyResult(m readyMsg) {
 		u.stopReason = stopProbe // its exit counts as a failure: want stays up
 		return
 	}
+	// Log before publishing: a dependent woken by the change logs its start
+	// after this line.
+	u.log.Infof("service %s ready (%s, %s)", u.name, u.pidText(), u.sup.now().Sub(u.started).Round(time.Millisecond))
 	u.setReady(true)
 	u.setState(Running)
-	u.log.Infof("service %s ready (%s, %s)", u.name, u.pidText(), u.sup.now().Sub(u.started).Round(time.Millisecond))
 }
 
 func (u *unit) pidText() string {

@@ -142,7 +142,7 @@ func (u *unit) openLog() error {
 			return fmt.Errorf("%s: log: %w", u.svc.Pos("log"), err)
 		}
 	}
-	null, err := os.Open(os.DevNull)
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0) // stdin and, for discard, stdout/stderr
 	if err != nil {
 		return err
 	}
