@@ -14,6 +14,7 @@ type env struct {
 	stacks []stack
 	helper []byte
 	res    *results
+	ipSeq  int // last address handed out on benchNetwork
 }
 
 func runBench(ctx context.Context, cfg config) error {

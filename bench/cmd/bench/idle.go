@@ -82,7 +82,9 @@ func (e *env) idleRun(ctx context.Context, st stack, i int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ip := benchIP(i*len(e.stacks) + len(st.Name))
+	// A fresh address each time: a reused one could meet a stale ARP entry.
+	e.ipSeq++
+	ip := benchIP(e.ipSeq)
 	c, err := createContainer(ctx, st.Image, containerName(st, "idle", i), createOpts{SSHPort: port, IP: ip})
 	if err != nil {
 		return false, err
@@ -90,17 +92,12 @@ func (e *env) idleRun(ctx context.Context, st stack, i int) (bool, error) {
 	defer c.remove(ctx)
 	dropped := dropCaches() == nil
 	t0 := time.Now()
-	published := pollBanner(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	direct := pollBanner(ctx, net.JoinHostPort(ip, "22"))
-	if err := c.start(ctx); err != nil {
+	ready, boot, err := startTimed(ctx, c, port, ip)
+	if err != nil {
 		return dropped, err
 	}
-	at, direct1 := <-published, <-direct
-	if at.err != nil || direct1.err != nil {
-		return dropped, errors.Join(at.err, direct1.err)
-	}
-	e.res.add("start_ssh", st.Name, at.t.Sub(t0).Seconds())
-	e.res.add("boot_ssh", st.Name, direct1.t.Sub(c.Started).Seconds())
+	e.res.add("start_ssh", st.Name, ready.Seconds())
+	e.res.add("boot_ssh", st.Name, boot.Seconds())
 	time.Sleep(time.Until(t0.Add(idleDelay)))
 	m, err := readMemory(c)
 	if err != nil {
@@ -113,8 +110,25 @@ func (e *env) idleRun(ctx context.Context, st stack, i int) (bool, error) {
 	}
 	e.res.add("stop", st.Name, d.Seconds())
 	logf("idle %s #%d: ready %.3fs (PID 1 → SSH %.3fs), usage %.2f MiB, stop %.3fs", st.Name, i+1,
-		at.t.Sub(t0).Seconds(), direct1.t.Sub(c.Started).Seconds(), float64(m.Usage)/mb, d.Seconds())
+		ready.Seconds(), boot.Seconds(), float64(m.Usage)/mb, d.Seconds())
 	return dropped, nil
+}
+
+// startTimed starts the container while polling its SSH port, published and
+// direct; it returns docker start → banner on the published port, and PID 1
+// started → banner on the container's own address.
+func startTimed(ctx context.Context, c *container, port int, ip string) (ready, boot time.Duration, err error) {
+	t0 := time.Now()
+	published := pollBanner(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	direct := pollBanner(ctx, net.JoinHostPort(ip, "22"))
+	if err := c.start(ctx); err != nil {
+		return 0, 0, err
+	}
+	p, d := <-published, <-direct
+	if p.err != nil || d.err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", c.Name, errors.Join(p.err, d.err))
+	}
+	return p.t.Sub(t0), d.t.Sub(c.Started), nil
 }
 
 func (e *env) recordMemory(stack string, m memSample) {
