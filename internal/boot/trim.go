@@ -17,6 +17,7 @@ import (
 // touches come back, on demand. Clean file pages cost nothing to drop: the
 // worst case is a page fault that reads them back. Returns the bytes
 // advised. Errors (old kernels lack MADV_PAGEOUT) are not worth a word.
+// Other processes running the same file (sv, su-exec) keep what they map.
 func trimBinaryPages() int {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
@@ -49,5 +50,18 @@ func trimBinaryPages() int {
 		// read-around window of code svinit will not run again.
 		_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_RANDOM)
 	}
+	dropUnmapped(exe)
 	return total
+}
+
+// dropUnmapped drops the binary's page-cache pages that nothing maps:
+// readahead at exec brought in more than was ever faulted, and
+// MADV_PAGEOUT only reclaims pages that were mapped. Mapped pages stay.
+func dropUnmapped(exe string) {
+	f, err := os.Open(exe)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
 }
