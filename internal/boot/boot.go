@@ -194,6 +194,5 @@ func (s *svinit) trimWhenSettled(ctx context.Context) {
 	_ = s.sup.WaitReady(wctx, s.sup.AutoStart())
 	if ctx.Err() == nil {
 		s.log.Debugf("paged out %d KiB of svinit's own binary", trimBinaryPages()/1024)
-
 	}
 }
