@@ -270,3 +270,17 @@ func TestOneshotBoundedByReadyTimeout(t *testing.T) {
 	b.waitLog(`service slowjob killed by SIGTERM`, 10*time.Second)
 	b.waitLog(`service longjob done`, 10*time.Second) // no ready: no bound
 }
+
+func TestBadEnvFileLineIsReportedAndBootGoesOn(t *testing.T) {
+	t.Parallel()
+	b := boot(t, spec{
+		startup: map[string]string{"10-bad": "#!/bin/sh\necho 'NOT A VALID LINE' >> \"$SVINIT_ENV_FILE\"\n"},
+		main:    []string{"true"},
+	})
+	if got := b.wait(20 * time.Second); got != 0 {
+		t.Errorf("exit %d, want 0", got)
+	}
+	if b.out.index(`warn: re-read environment: .*/environment:\d+: `) < 0 {
+		t.Errorf("the bad env file line was not reported with its file:line")
+	}
+}
