@@ -385,6 +385,9 @@ func (u *unit) finished(e reaper.Exit) {
 func (u *unit) settle(e reaper.Exit, uptime time.Duration) {
 	reason := u.stopReason
 	u.stopReason = stopNone
+	if u.final { // shutting down or removed: whatever the exit, no restart
+		reason = stopAsked
+	}
 	switch {
 	case reason == stopAsked && u.restartNow:
 		u.restartNow = false
