@@ -37,7 +37,10 @@ type LineError struct {
 	Err  error
 }
 
+// Error is "FILE:LINE: what is wrong".
 func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err) }
+
+// Unwrap returns the underlying problem.
 func (e *LineError) Unwrap() error { return e.Err }
 
 // descriptors are the @words busybox crond accepts (FEATURE_CROND_SPECIAL_TIMES).

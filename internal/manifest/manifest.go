@@ -172,6 +172,7 @@ type Error struct {
 	Msg  string
 }
 
+// Error is "FILE:LINE: Msg", or "FILE: Msg" without a line.
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)

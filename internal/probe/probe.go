@@ -39,6 +39,7 @@ func (p TCP) Check(ctx context.Context) error {
 	return c.Close()
 }
 
+// String names the probe in log lines.
 func (p TCP) String() string { return "tcp " + p.Addr }
 
 // HTTP is ready when GET Path on Addr (host:port) answers a 2xx or 3xx
@@ -65,6 +66,7 @@ func (p HTTP) Check(ctx context.Context) error {
 	return checkStatusLine(bufio.NewReader(c))
 }
 
+// String names the probe in log lines.
 func (p HTTP) String() string { return "http " + p.Addr + p.Path }
 
 // checkStatusLine accepts "HTTP/1.x 2xx|3xx ...".
@@ -92,6 +94,7 @@ func (p File) Check(context.Context) error {
 	return err
 }
 
+// String names the probe in log lines.
 func (p File) String() string { return "file " + p.Path }
 
 // Starter starts the exec probe's command the way the service's own
@@ -123,6 +126,7 @@ func (p Exec) Check(ctx context.Context) error {
 	}
 }
 
+// String names the probe in log lines.
 func (p Exec) String() string { return "exec " + strings.Join(p.Argv, " ") }
 
 // Wait checks p every interval until it passes, ctx ends, or timeout passes.
