@@ -178,7 +178,7 @@ func (u *unit) start() {
 	u.cancelProbe()
 	var err error
 	if u.svc.Builtin != "" {
-		err = u.startBuiltin2()
+		err = u.launchBuiltin()
 	} else {
 		err = u.startProcess()
 	}
@@ -213,7 +213,7 @@ func (u *unit) startProcess() error {
 	return nil
 }
 
-func (u *unit) startBuiltin2() error {
+func (u *unit) launchBuiltin() error {
 	svc, err := u.sup.cfg.Builtins(u.svc.Builtin, u.builtinDeps())
 	if err != nil {
 		return err
