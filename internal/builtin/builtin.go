@@ -6,6 +6,8 @@ package builtin
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -40,3 +42,24 @@ type Service interface {
 
 // Factory makes a fresh built-in for each start of the service.
 type Factory func(name string, d Deps) (Service, error)
+
+// PanicError is a panic recovered in one of a built-in's goroutines. A
+// built-in returns it from Run; the supervisor logs it with its stack and
+// counts it as a crash of the service (exit 2), as it does for a panic in
+// Run's own goroutine.
+type PanicError struct {
+	Value any
+	Stack []byte
+}
+
+// Error is "panic: VALUE".
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Recover is deferred first in every goroutine a built-in starts: a panic
+// there would otherwise kill PID 1, whatever Run's caller recovers. It
+// hands the panic to report as a *PanicError.
+func Recover(report func(error)) {
+	if r := recover(); r != nil {
+		report(&PanicError{Value: r, Stack: debug.Stack()})
+	}
+}

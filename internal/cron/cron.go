@@ -15,6 +15,9 @@ type Cron struct {
 	cfg   Config
 	clock Clock
 	hup   chan struct{}
+	// panics carries a panic of a job watcher to Run, which returns it: a
+	// panic in a goroutine Run did not start would otherwise kill PID 1.
+	panics chan error
 
 	mu       sync.Mutex
 	jobs     []*job
@@ -59,6 +62,7 @@ func New(cfg Config) (*Cron, error) {
 		cfg:     cfg,
 		clock:   cfg.Clock,
 		hup:     make(chan struct{}, 1),
+		panics:  make(chan error, 1),
 		running: map[*jobState]Process{},
 	}, nil
 }
@@ -85,6 +89,8 @@ func (c *Cron) Run(ctx context.Context, ready func()) error {
 		case <-c.hup:
 			c.reload(c.clock.Now(), " (HUP)")
 			continue
+		case err := <-c.panics:
+			return err
 		case <-c.clock.At(c.wakeAt(nextScan)):
 		}
 		now := c.clock.Now()

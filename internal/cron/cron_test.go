@@ -1,6 +1,7 @@
 package cron
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -10,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"alpine-server/internal/builtin"
 )
 
 func TestEveryMinute(t *testing.T) {
@@ -368,3 +371,29 @@ func TestCheck(t *testing.T) {
 }
 
 func status(c *Cron) StatusReport { return c.Status().(StatusReport) }
+
+// panicProc panics when its watcher asks for its exit.
+type panicProc struct{ fakeProc }
+
+func (p *panicProc) Done() <-chan int { panic("boom in a job watcher") }
+
+func TestPanicInAWatcherEndsRunWithPanicError(t *testing.T) {
+	h := newHarness(t, map[string]string{"root": "* * * * * x\n"}, func(c *Config) {
+		c.Spawn = func(Job) (Process, error) { return &panicProc{}, nil }
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, ready := make(chan error, 1), make(chan struct{})
+	go func() { done <- h.cron.Run(ctx, func() { close(ready) }) }()
+	<-ready
+	h.at(12, 1, 0)
+	select {
+	case err := <-done:
+		var p *builtin.PanicError
+		if !errors.As(err, &p) || p.Value != "boom in a job watcher" || len(p.Stack) == 0 {
+			t.Fatalf("Run returned %v, want a *builtin.PanicError with its stack", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run went on after a watcher panicked")
+	}
+}

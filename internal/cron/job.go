@@ -1,6 +1,7 @@
 package cron
 
 import (
+	"alpine-server/internal/builtin"
 	"strings"
 	"syscall"
 	"time"
@@ -76,6 +77,16 @@ func jobEnv(base []string, user, home string, vars []string) []string {
 // job's group when it runs out, KILL KillGrace later.
 func (c *Cron) watch(j *job, p Process, started time.Time) {
 	defer c.watchers.Done()
+	defer builtin.Recover(func(err error) {
+		c.mu.Lock()
+		delete(c.running, j.st) // nobody watches it any more: stopAll must not wait
+		j.st.proc = nil
+		c.mu.Unlock()
+		select {
+		case c.panics <- err:
+		default: // one is enough to end Run
+		}
+	})
 	var timeout, kill <-chan time.Time
 	if c.cfg.JobTimeout > 0 {
 		timeout = c.clock.At(started.Add(c.cfg.JobTimeout))

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -68,23 +67,32 @@ func (u *unit) startBuiltin(svc builtin.Service, ready func()) runner {
 	b := &builtinRunner{svc: svc, cancel: cancel, exit: make(chan reaper.Exit, 1)}
 	go func() {
 		defer close(b.exit)
-		defer func() {
-			if r := recover(); r != nil {
-				u.log.Errorf("service %s panicked: %v\n%s", u.name, r, debug.Stack())
-				b.exit <- reaper.Exit{Code: 2}
-			}
+		var err error
+		func() {
+			defer builtin.Recover(func(p error) { err = p })
+			err = svc.Run(ctx, ready)
 		}()
-		if err := svc.Run(ctx, ready); err != nil {
-			b.err = err
-			if !u.sup.cannotAsNonRoot(err) {
-				u.log.Errorf("service %s failed: %v", u.name, err)
-			}
-			b.exit <- reaper.Exit{Code: 1}
-			return
-		}
-		b.exit <- reaper.Exit{Code: 0}
+		b.exit <- u.builtinExit(b, err)
 	}()
 	return b
+}
+
+// builtinExit logs how a built-in ended and gives its exit: 0 for nil, 2
+// for a panic (in Run or in a goroutine of its own), 1 for an error.
+func (u *unit) builtinExit(b *builtinRunner, err error) reaper.Exit {
+	var p *builtin.PanicError
+	switch {
+	case err == nil:
+		return reaper.Exit{Code: 0}
+	case errors.As(err, &p):
+		u.log.Errorf("service %s panicked: %v\n%s", u.name, p.Value, p.Stack)
+		return reaper.Exit{Code: 2}
+	}
+	b.err = err
+	if !u.sup.cannotAsNonRoot(err) {
+		u.log.Errorf("service %s failed: %v", u.name, err)
+	}
+	return reaper.Exit{Code: 1}
 }
 
 // environ is the service's environment: the snapshot, the manifest's

@@ -1,6 +1,7 @@
 package syslogd
 
 import (
+	"alpine-server/internal/builtin"
 	"bytes"
 	"context"
 	"errors"
@@ -132,22 +133,39 @@ func (s *Server) serve(ctx context.Context, dg *net.UnixConn, ln *net.UnixListen
 	})
 	defer stop()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
-	wg.Go(func() { errs <- s.readDatagrams(dg); cancel() })
+	errs := make(chan error, 3)
+	// A panic in any goroutine of ours ends Run with a *builtin.PanicError
+	// (the supervisor restarts syslog); unrecovered, it would kill PID 1.
+	var once sync.Once
+	panicked := func(err error) { once.Do(func() { errs <- err }); cancel() }
+	wg.Go(func() {
+		defer builtin.Recover(panicked)
+		errs <- s.readDatagrams(dg)
+		cancel()
+	})
 	if ln != nil {
-		wg.Go(func() { errs <- s.acceptStreams(inner, ln, &wg); cancel() })
+		wg.Go(func() {
+			defer builtin.Recover(panicked)
+			errs <- s.acceptStreams(inner, ln, &wg, panicked)
+			cancel()
+		})
 	}
 	wg.Wait()
 	close(errs)
+	var first error
+	for err := range errs {
+		var p *builtin.PanicError
+		if errors.As(err, &p) {
+			return err // even when stopping: a panic is a crash
+		}
+		if first == nil {
+			first = err
+		}
+	}
 	if ctx.Err() != nil {
 		return nil
 	}
-	for err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return first
 }
 
 // readDatagrams reads until the socket is closed. Reading one datagram at a
@@ -179,6 +197,9 @@ func (s *Server) handle(b []byte, truncated bool) {
 		return
 	}
 	m := Parse(b)
+	if testHook != nil {
+		testHook(&m)
+	}
 	if m.Kind == Raw {
 		s.unparsed.Add(1)
 	}

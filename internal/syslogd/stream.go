@@ -1,6 +1,7 @@
 package syslogd
 
 import (
+	"alpine-server/internal/builtin"
 	"bufio"
 	"bytes"
 	"context"
@@ -15,7 +16,7 @@ const maxFrameHeader = 6
 
 // acceptStreams serves stream clients until ln is closed. Each client gets
 // a goroutine (at most maxStreamConns), closed when ctx is done.
-func (s *Server) acceptStreams(ctx context.Context, ln *net.UnixListener, wg *sync.WaitGroup) error {
+func (s *Server) acceptStreams(ctx context.Context, ln *net.UnixListener, wg *sync.WaitGroup, panicked func(error)) error {
 	slots := make(chan struct{}, maxStreamConns)
 	for {
 		c, err := ln.AcceptUnix()
@@ -33,6 +34,7 @@ func (s *Server) acceptStreams(ctx context.Context, ln *net.UnixListener, wg *sy
 			continue
 		}
 		wg.Go(func() {
+			defer builtin.Recover(panicked)
 			defer func() { <-slots }()
 			s.serveStream(ctx, c)
 		})

@@ -74,3 +74,25 @@ func TestBuiltinCronAsPID1(t *testing.T) {
 	b.waitLog(`^cron/nobody\s+\| uid=65534\(nobody\) `, 5*time.Second)
 	b.waitLog(`^cron/nobody\s+\| E=from svinit$`, 5*time.Second)
 }
+
+func TestPanickingBuiltinIsRestartedAndPID1Survives(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("logger"); err != nil {
+		t.Skip("needs logger (util-linux)")
+	}
+	b := boot(t, spec{services: map[string]map[string]string{
+		"syslog": {"manifest.yml": manifest("command: [builtin, syslog]", "environment:", "  SYSLOG_SOCKET: ${T}/log")},
+	}})
+	socket := filepath.Join(b.dir, "log")
+	b.waitStatus("syslog", `^run: syslog: \(builtin\) `, 10*time.Second)
+	logger(t, socket, "svinit-test-panic") // the test build's hook panics on it
+	b.waitLog(`error: service syslog panicked: test hook: svinit-test-panic`, 10*time.Second)
+	b.waitLog(`^svinit\s+\| alpine-server/internal/syslogd\.\(\*Server\)\.handle`, 5*time.Second) // its stack
+	b.waitLog(`warn: service syslog exited 2, restarting in 100ms`, 5*time.Second)
+	b.waitStatus("syslog", `^run: syslog: \(builtin\) \d+s, .*ready`, 10*time.Second)
+	if st := b.statusJSON("syslog"); st.Restarts != 1 {
+		t.Errorf("restarts = %d, want 1", st.Restarts)
+	}
+	logger(t, socket, "after the panic")
+	b.waitLog(`^syslog\s+\| user\.notice .*: after the panic$`, 5*time.Second)
+}
