@@ -1,8 +1,6 @@
 package pid1
 
 import (
-	"bytes"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -14,20 +12,7 @@ import (
 // stdout, stderr and the exit code.
 func svinitCmd(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("svinit %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return stdout.String(), stderr.String(), code
+	return runBinary(t, append([]string{"PATH=/usr/bin:/bin"}, env...), nil, args...)
 }
 
 func TestSvinitCheck(t *testing.T) {

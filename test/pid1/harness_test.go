@@ -329,10 +329,17 @@ type svCall struct {
 // run runs `sv ARGS` against ctl and returns stdout, stderr and the exit code.
 func (c svCall) run(t *testing.T, ctl string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"sv"}, args...)...)
-	cmd.Env = append([]string{"SVINIT_CONTROL=" + ctl}, c.env...)
-	if c.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: c.cred}
+	return runBinary(t, append([]string{"SVINIT_CONTROL=" + ctl}, c.env...), c.cred, append([]string{"sv"}, args...)...)
+}
+
+// runBinary runs the svinit binary with args, exactly env, and optionally
+// another identity, and returns stdout, stderr and the exit code.
+func runBinary(t *testing.T, env []string, cred *syscall.Credential, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = env
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -341,7 +348,7 @@ func (c svCall) run(t *testing.T, ctl string, args ...string) (string, string, i
 	if err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
-			t.Fatalf("sv %v: %v", args, err)
+			t.Fatalf("svinit %v: %v", args, err)
 		}
 		code = ee.ExitCode()
 	}
