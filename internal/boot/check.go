@@ -3,7 +3,9 @@ package boot
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"alpine-server/internal/cron"
@@ -28,7 +30,7 @@ func Check(servicesDir string, stdout, stderr io.Writer) int {
 	p, warnings, err := LoadPlan(servicesDir, os.LookupEnv, privdrop.DB{})
 	problems = append(problems, unjoin(err)...)
 	if p != nil {
-		for _, name := range sortedNames(p.Services) {
+		for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 			svc := p.Services[name]
 			if svc.Builtin == "cron" {
 				problems = append(problems, checkCrontabs(svc.Environment)...)

@@ -3,7 +3,8 @@ package boot
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/plan"
@@ -28,7 +29,7 @@ func LoadPlan(dir string, lookup func(string) (string, bool), users privdrop.DB)
 		return nil, nil, err
 	}
 	warnings := set.Warnings
-	for _, name := range sortedNames(set.Services) {
+	for _, name := range slices.Sorted(maps.Keys(set.Services)) {
 		warnings = append(warnings, set.Services[name].Warnings...)
 	}
 	p, err := plan.Build(set)
@@ -42,7 +43,7 @@ func LoadPlan(dir string, lookup func(string) (string, bool), users privdrop.DB)
 // at boot, naming the manifest line, than at every restart.
 func checkUsers(set *manifest.Set, users privdrop.DB) error {
 	var errs []error
-	for _, name := range sortedNames(set.Services) {
+	for _, name := range slices.Sorted(maps.Keys(set.Services)) {
 		svc := set.Services[name]
 		if svc.User == "" {
 			continue
@@ -52,15 +53,6 @@ func checkUsers(set *manifest.Set, users privdrop.DB) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func sortedNames[V any](m map[string]V) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
 
 // reload re-reads the services and applies the difference; on any error the

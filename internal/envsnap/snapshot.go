@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -92,12 +93,7 @@ func (s *Snapshot) Environ() []string {
 }
 
 func (s *Snapshot) keys() []string {
-	keys := make([]string, 0, len(s.vars))
-	for k := range s.vars {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	return slices.Sorted(maps.Keys(s.vars))
 }
 
 // ExpandSecrets sets NAME to the content of the file named by NAME_FILE

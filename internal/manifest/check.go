@@ -7,9 +7,10 @@ import (
 	"hash/fnv"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -92,17 +93,11 @@ func (d *decoder) checkBuiltin(s *Service) {
 		"oneshot":     s.Oneshot,
 		"stop_signal": s.Line("stop_signal") > 0,
 	}
-	for _, key := range sortedKeys(unused) {
+	for _, key := range slices.Sorted(maps.Keys(unused)) {
 		if unused[key] {
 			d.errorf(s.Line(key), "%s: not used by builtin services (command: [builtin, %s])", key, s.Builtin)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := keysOf(m)
-	sort.Strings(keys)
-	return keys
 }
 
 // files finds and checks the run and finish programs of an enabled service.
@@ -162,7 +157,7 @@ func hashService(s *Service) (string, error) {
 		put(list...)
 	}
 	put(strconv.Itoa(len(s.Environment)))
-	for _, k := range sortedKeys(s.Environment) {
+	for _, k := range slices.Sorted(maps.Keys(s.Environment)) {
 		put(k, s.Environment[k])
 	}
 	for _, f := range []string{s.Run, s.Finish} {

@@ -1,9 +1,11 @@
 package manifest
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -33,7 +35,7 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if got := sortedKeys(set.Services); !reflect.DeepEqual(got, []string{"db", "db2", "web"}) {
+	if got := slices.Sorted(maps.Keys(set.Services)); !reflect.DeepEqual(got, []string{"db", "db2", "web"}) {
 		t.Errorf("Services = %q", got)
 	}
 	if !reflect.DeepEqual(set.Disabled, []string{"off", "old"}) {
@@ -107,7 +109,7 @@ func TestLoadImageServices(t *testing.T) {
 	}
 	for _, name := range []string{"syslog", "cron", "ssh"} {
 		if set.Services[name] == nil {
-			t.Errorf("service %s not loaded; got %q, disabled %q", name, sortedKeys(set.Services), set.Disabled)
+			t.Errorf("service %s not loaded; got %q, disabled %q", name, slices.Sorted(maps.Keys(set.Services)), set.Disabled)
 		}
 	}
 	if ssh := set.Services["ssh"]; ssh != nil && ssh.Ready.HostPort != "127.0.0.1:2222" {

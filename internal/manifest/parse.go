@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,7 +196,7 @@ func (d *decoder) service(s *Service, root *yaml.Node) {
 		return
 	}
 	fields := d.topFields(s)
-	known := keysOf(fields)
+	known := slices.Sorted(maps.Keys(fields))
 	d.pairs("", root, func(key string, kn, v *yaml.Node) {
 		set, ok := fields[key]
 		switch {
@@ -226,14 +228,6 @@ func (d *decoder) topFields(s *Service) map[string]func(*yaml.Node) {
 		"essential":    func(n *yaml.Node) { s.Essential = d.boolean("essential", n, false) },
 		"log":          func(n *yaml.Node) { s.Log = d.oneOf("log", n, "prefix", "plain", "json", "inherit", "discard") },
 	}
-}
-
-func keysOf[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	return keys
 }
 
 // command reads argv; [builtin, NAME] selects a service inside svinit.

@@ -3,8 +3,10 @@ package manifest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,7 +39,7 @@ func (d *decoder) ready(r *Ready, n *yaml.Node) {
 		"interval": func(v *yaml.Node) { r.Interval = d.duration("ready.interval", v, DefaultInterval) },
 		"timeout":  func(v *yaml.Node) { r.Timeout = d.duration("ready.timeout", v, DefaultReadyTimeout) },
 	}
-	known := keysOf(fields)
+	known := slices.Sorted(maps.Keys(fields))
 	d.pairs("ready", n, func(key string, kn, v *yaml.Node) {
 		if set, ok := fields[key]; !ok {
 			d.unknownKey("ready", kn, known)

@@ -7,6 +7,8 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
@@ -78,12 +80,7 @@ func (p *Plan) link(s *manifest.Service, disabled map[string]bool) []error {
 
 // names returns the service names, sorted, so every walk is deterministic.
 func (p *Plan) names() []string {
-	names := make([]string, 0, len(p.Services))
-	for name := range p.Services {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(p.Services))
 }
 
 // cycles finds each dependency cycle with a depth-first walk: an edge back

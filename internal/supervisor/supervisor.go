@@ -9,8 +9,9 @@ package supervisor
 
 import (
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -140,12 +141,7 @@ func (u *unit) send(c command) error {
 func (s *Supervisor) Names() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	names := make([]string, 0, len(s.units))
-	for n := range s.units {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(s.units))
 }
 
 // AutoStart lists the services that are normally up.

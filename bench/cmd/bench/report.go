@@ -3,9 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -100,10 +101,10 @@ func cell(m *metric, stack string) string {
 
 func writeMachine(b *strings.Builder, r *results) {
 	fmt.Fprintf(b, "\n## Machine and versions\n\n")
-	for _, k := range sortedKeys(r.Machine) {
+	for _, k := range slices.Sorted(maps.Keys(r.Machine)) {
 		fmt.Fprintf(b, "- %s: %s\n", k, r.Machine[k])
 	}
-	for _, k := range sortedKeys(r.Versions) {
+	for _, k := range slices.Sorted(maps.Keys(r.Versions)) {
 		fmt.Fprintf(b, "- %s: %s\n", k, r.Versions[k])
 	}
 }
@@ -124,18 +125,9 @@ func writePSS(b *strings.Builder, r *results, sts []stack) {
 			continue
 		}
 		var parts []string
-		for _, k := range sortedKeys(byName) {
+		for _, k := range slices.Sorted(maps.Keys(byName)) {
 			parts = append(parts, fmt.Sprintf("%s %.2f", k, byName[k]))
 		}
 		fmt.Fprintf(b, "- %s: %s\n", st.Name, strings.Join(parts, ", "))
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
