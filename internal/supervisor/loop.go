@@ -226,11 +226,7 @@ func (u *unit) launchBuiltin() error {
 }
 
 func (u *unit) builtinDeps() builtin.Deps {
-	env := map[string]string{}
-	for _, kv := range environ(u.sup.cfg.Environ(), u.svc, "") {
-		k, v, _ := cut(kv)
-		env[k] = v
-	}
+	env := serviceEnv(u.sup.cfg.Environ(), u.svc, "")
 	c := u.sup.cfg
 	return builtin.Deps{Name: u.name, Env: env, Environ: c.Environ, Mux: c.Mux, Format: u.formatOf(),
 		Log: c.Log, Reaper: c.Reaper, Users: c.Users, Now: c.Now}
@@ -472,13 +468,4 @@ func (u *unit) stopTimer() {
 		}
 	}
 	u.timerKind = timerNone
-}
-
-func cut(kv string) (k, v string, ok bool) {
-	for i := 0; i < len(kv); i++ {
-		if kv[i] == '=' {
-			return kv[:i], kv[i+1:], true
-		}
-	}
-	return kv, "", false
 }

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -95,26 +96,29 @@ func (u *unit) builtinExit(b *builtinRunner, err error) reaper.Exit {
 	return reaper.Exit{Code: 1}
 }
 
-// environ is the service's environment: the snapshot, the manifest's
+// serviceEnv is the service's environment: the snapshot, the manifest's
 // variables over it, and HOME of the user it runs as (su-exec sets HOME).
-func environ(base []string, svc *manifest.Service, home string) []string {
+func serviceEnv(base []string, svc *manifest.Service, home string) map[string]string {
 	env := map[string]string{}
 	for _, kv := range base {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			env[k] = v
 		}
 	}
-	for k, v := range svc.Environment {
-		env[k] = v
-	}
+	maps.Copy(env, svc.Environment)
 	if home != "" {
 		env["HOME"] = home
 	}
+	return env
+}
+
+// environ is serviceEnv as a child's KEY=value list, sorted.
+func environ(base []string, svc *manifest.Service, home string) []string {
+	env := serviceEnv(base, svc, home)
 	out := make([]string, 0, len(env))
-	for k, v := range env {
-		out = append(out, k+"="+v)
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
 	}
-	sort.Strings(out)
 	return out
 }
 
