@@ -9,7 +9,6 @@ import (
 	"alpine-server/internal/cron"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/reaper"
-	"alpine-server/internal/supervisor"
 	"alpine-server/internal/syslogd"
 )
 
@@ -63,7 +62,7 @@ func (s *svinit) cronSpawner(d builtin.Deps) cron.SpawnFunc {
 			return nil, err
 		}
 		defer null.Close()
-		sys := &syscall.SysProcAttr{Setpgid: true, Credential: supervisor.Credential(cred)}
+		sys := &syscall.SysProcAttr{Setpgid: true, Credential: cred.ForChild()}
 		c, err := s.reap.Start(j.Shell, []string{j.Shell, "-c", j.Command}, &syscall.ProcAttr{
 			Dir: jobDir(cred.Home), Env: j.Env, Files: []uintptr{null.Fd(), out.W.Fd(), errp.W.Fd()}, Sys: sys,
 		})

@@ -29,6 +29,16 @@ func (c *Credential) Sys() *syscall.Credential {
 	}
 }
 
+// ForChild is the credential to put in a child's SysProcAttr to run it as
+// c: nil when the caller is not root and already runs as c, where
+// setgroups would fail with EPERM for nothing (docker run --user).
+func (c *Credential) ForChild() *syscall.Credential {
+	if os.Getuid() != 0 && c.Uid == uint32(os.Getuid()) && c.Gid == uint32(os.Getgid()) {
+		return nil
+	}
+	return c.Sys()
+}
+
 // DB names the account files to read. The zero value reads /etc/passwd and
 // /etc/group; tests point it at fixtures. A missing file reads as empty.
 type DB struct{ Passwd, Group string }

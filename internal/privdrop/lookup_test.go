@@ -121,3 +121,14 @@ func TestCredentialSys(t *testing.T) {
 		t.Error("Sys() shares the Groups slice with the credential")
 	}
 }
+
+func TestForChild(t *testing.T) {
+	c := &Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Groups: []uint32{uint32(os.Getgid())}}
+	got := c.ForChild()
+	if os.Getuid() == 0 && (got == nil || got.Uid != c.Uid || len(got.Groups) != 1) {
+		t.Errorf("as root: ForChild() = %+v, want the full credential (root may always switch)", got)
+	}
+	if os.Getuid() != 0 && got != nil {
+		t.Errorf("not root, already c: ForChild() = %+v, want nil (setgroups would fail)", got)
+	}
+}

@@ -12,7 +12,6 @@ import (
 
 	"alpine-server/internal/builtin"
 	"alpine-server/internal/manifest"
-	"alpine-server/internal/privdrop"
 	"alpine-server/internal/reaper"
 )
 
@@ -134,7 +133,7 @@ func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: user: %w", svc.Pos("user"), err)
 		}
-		sys.Credential = Credential(cred)
+		sys.Credential = cred.ForChild()
 		home = cred.Home
 	}
 	env := environ(u.sup.cfg.Environ(), svc, home)
@@ -153,15 +152,6 @@ func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
 		return nil, fmt.Errorf("%w (svinit runs as uid %d and cannot switch to user %s)", err, os.Getuid(), svc.User)
 	}
 	return c, err
-}
-
-// Credential is what to put in SysProcAttr to run as c: nil when svinit is
-// not root and already is c (setgroups would fail with EPERM for nothing).
-func Credential(c *privdrop.Credential) *syscall.Credential {
-	if os.Getuid() != 0 && c.Uid == uint32(os.Getuid()) && c.Gid == uint32(os.Getgid()) {
-		return nil
-	}
-	return c.Sys()
 }
 
 // cannotAsNonRoot: the error is a permission refusal and svinit is not
