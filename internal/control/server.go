@@ -1,6 +1,7 @@
 package control
 
 import (
+	"alpine-server/internal/sockfile"
 	"bufio"
 	"context"
 	"encoding/json"
@@ -81,8 +82,8 @@ func listen(path string) (*net.UnixListener, error) {
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("control socket %s: chmod folder: %w", path, err)
 	}
-	if err := removeStale(path); err != nil {
-		return nil, err
+	if err := sockfile.RemoveStale("unix", path); err != nil {
+		return nil, fmt.Errorf("control socket %w", err)
 	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
@@ -93,29 +94,6 @@ func listen(path string) (*net.UnixListener, error) {
 		return nil, fmt.Errorf("control socket %s: chmod: %w", path, err)
 	}
 	return ln, nil
-}
-
-// removeStale removes a socket left by an earlier svinit, refusing to
-// remove anything that is not a socket or that someone still listens on.
-func removeStale(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("control socket %s: %w", path, err)
-	}
-	if fi.Mode().Type() != os.ModeSocket {
-		return fmt.Errorf("control socket %s: exists and is not a socket (%s)", path, fi.Mode().Type())
-	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return fmt.Errorf("control socket %s: another process is listening on it", path)
-	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("control socket %s: remove stale socket: %w", path, err)
-	}
-	return nil
 }
 
 // serve runs the accept loop until ctx is done.

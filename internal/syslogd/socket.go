@@ -1,10 +1,9 @@
 package syslogd
 
 import (
-	"errors"
+	"alpine-server/internal/sockfile"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -16,7 +15,7 @@ const socketMode = 0o666
 // listenDatagram binds the datagram socket at path, world-writable, with a
 // large receive buffer.
 func listenDatagram(path string, log Logger) (*net.UnixConn, error) {
-	if err := prepareSocketPath(path); err != nil {
+	if err := prepareSocketPath("unixgram", path); err != nil {
 		return nil, err
 	}
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
@@ -34,7 +33,7 @@ func listenDatagram(path string, log Logger) (*net.UnixConn, error) {
 
 // listenStream binds the stream socket at path, world-writable.
 func listenStream(path string) (*net.UnixListener, error) {
-	if err := prepareSocketPath(path); err != nil {
+	if err := prepareSocketPath("unix", path); err != nil {
 		return nil, err
 	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -61,24 +60,14 @@ func openUp(path string, c io.Closer) error {
 }
 
 // prepareSocketPath creates the socket's directory and removes a stale
-// socket left by an earlier run. Anything else at path is an error: a
-// regular file or a symlink there is someone's data, not ours to delete.
-func prepareSocketPath(path string) error {
+// socket left by an earlier run (sockfile's rule: never someone's data,
+// never a socket someone still serves).
+func prepareSocketPath(network, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("syslog: create directory of %s: %w", path, err)
 	}
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("syslog: stat %s: %w", path, err)
-	}
-	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("syslog: %s exists and is not a socket (%v)", path, fi.Mode().Type())
-	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("syslog: remove stale socket %s: %w", path, err)
+	if err := sockfile.RemoveStale(network, path); err != nil {
+		return fmt.Errorf("syslog: %w", err)
 	}
 	return nil
 }
