@@ -22,16 +22,15 @@ type Proc struct {
 // subreaper on a developer's machine, kill(-1) would hit the whole session.
 func Descendants(pid int) []Proc {
 	parent, comm := scanProc()
+	children := map[int][]int{}
+	for child, pp := range parent {
+		children[pp] = append(children[pp], child)
+	}
 	var out []Proc
-	queue := []int{pid}
-	for len(queue) > 0 {
-		p := queue[0]
-		queue = queue[1:]
-		for child, pp := range parent {
-			if pp == p {
-				out = append(out, Proc{Pid: child, Comm: comm[child]})
-				queue = append(queue, child)
-			}
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		for _, child := range children[queue[0]] {
+			out = append(out, Proc{Pid: child, Comm: comm[child]})
+			queue = append(queue, child)
 		}
 	}
 	return out

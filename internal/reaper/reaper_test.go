@@ -16,10 +16,12 @@ func startReaper(t *testing.T) *Reaper {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		t.Fatalf("prctl: %v", err)
 	}
-	r := New(t.Logf)
+	// Not t.Logf: a late orphan may be reaped after the test has ended.
+	r := New(func(string, ...any) {})
 	ctx, cancel := context.WithCancel(context.Background())
-	go r.Run(ctx)
-	t.Cleanup(cancel)
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 	return r
 }
 
@@ -113,6 +115,11 @@ func TestDescendantsSeesGrandchildren(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitExit(t, c)
+	select { // the killed sleep comes back to us as an orphan
+	case <-r.Empty():
+	case <-time.After(10 * time.Second):
+		t.Fatalf("children left: %v", Descendants(os.Getpid()))
+	}
 	if err := KillGroup(c.Pid, syscall.SIGKILL); err != nil {
 		t.Errorf("KillGroup of a gone group: %v, want nil (ESRCH is not an error)", err)
 	}

@@ -20,11 +20,7 @@ func TestBuiltinSyslogAsPID1(t *testing.T) {
 	if _, err := exec.LookPath("logger"); err != nil {
 		t.Skip("needs logger (util-linux)")
 	}
-	b := boot(t, spec{services: map[string]map[string]string{
-		"syslog": {"manifest.yml": manifest("command: [builtin, syslog]", "environment:", "  SYSLOG_SOCKET: ${T}/log")},
-	}})
-	socket := filepath.Join(b.dir, "log")
-	b.waitStatus("syslog", `^run: syslog: \(builtin\) \d+s, .*ready`, 10*time.Second)
+	b, socket := syslogBox(t, nil)
 	logger(t, socket, "hello")
 	b.waitLog(`^syslog\s+\| user\.notice .*: hello$`, 5*time.Second)
 
@@ -80,11 +76,7 @@ func TestPanickingBuiltinIsRestartedAndPID1Survives(t *testing.T) {
 	if _, err := exec.LookPath("logger"); err != nil {
 		t.Skip("needs logger (util-linux)")
 	}
-	b := boot(t, spec{services: map[string]map[string]string{
-		"syslog": {"manifest.yml": manifest("command: [builtin, syslog]", "environment:", "  SYSLOG_SOCKET: ${T}/log")},
-	}})
-	socket := filepath.Join(b.dir, "log")
-	b.waitStatus("syslog", `^run: syslog: \(builtin\) `, 10*time.Second)
+	b, socket := syslogBox(t, nil)
 	logger(t, socket, "svinit-test-panic") // the test build's hook panics on it
 	b.waitLog(`error: service syslog panicked: test hook: svinit-test-panic`, 10*time.Second)
 	b.waitLog(`^svinit\s+\| alpine-server/internal/syslogd\.\(\*Server\)\.handle`, 5*time.Second) // its stack

@@ -16,6 +16,8 @@ import (
 
 const floodCount = 10000
 
+// syslogBox boots svinit with the syslog built-in on a socket of its own
+// and waits until it is ready; stdout nil collects svinit's stdout.
 func syslogBox(t *testing.T, stdout io.Writer) (*box, string) {
 	t.Helper()
 	b := boot(t, spec{
@@ -25,7 +27,7 @@ func syslogBox(t *testing.T, stdout io.Writer) (*box, string) {
 		},
 	})
 	socket := filepath.Join(b.dir, "log")
-	b.waitStatus("syslog", `^run: syslog: \(builtin\) `, 10*time.Second)
+	b.waitStatus("syslog", `^run: syslog: \(builtin\) \d+s, .*ready`, 10*time.Second)
 	return b, socket
 }
 
