@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 )
 
 // readBuf is the read buffer of each pipe. Lines longer than it are
@@ -123,4 +124,24 @@ func emitLast(b []byte, max int, emit func(string)) {
 		b = b[max:]
 	}
 	emit(string(b))
+}
+
+// CloseAndDrain closes svinit's ends of pipes, then waits until deadline
+// for their readers to write their last lines. A child that still holds a
+// pipe (a daemon left behind) is not waited for past deadline. It reports
+// whether every pipe drained.
+func CloseAndDrain(deadline time.Time, pipes ...*Pipe) bool {
+	for _, p := range pipes {
+		p.Close()
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	for _, p := range pipes {
+		select {
+		case <-p.Drained():
+		case <-t.C:
+			return false
+		}
+	}
+	return true
 }

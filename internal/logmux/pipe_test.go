@@ -175,3 +175,36 @@ func waitDrained(t *testing.T, p *Pipe) {
 		t.Fatal("pipe reader not drained after the write end closed")
 	}
 }
+
+func TestCloseAndDrain(t *testing.T) {
+	m := New(Options{Stdout: io.Discard, Stderr: io.Discard})
+	defer m.Close(time.Now().Add(time.Second))
+	a, err := m.Pipe("a", Stdout, Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m.Pipe("b", Stdout, Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !CloseAndDrain(time.Now().Add(5*time.Second), a, b) {
+		t.Errorf("pipes nobody else holds did not drain")
+	}
+	// A pipe a "child" still holds (a dup of W) cannot drain: the deadline ends the wait.
+	c, err := m.Pipe("c", Stdout, Plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := dupFile(c.W)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	start := time.Now()
+	if CloseAndDrain(time.Now().Add(50*time.Millisecond), c) {
+		t.Errorf("a pipe still held reported drained")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("waited %v past a 50ms deadline", took)
+	}
+}

@@ -121,7 +121,9 @@ func (r *Runner) runOne(ctx context.Context, path, source string) error {
 	}
 	r.Log.Debugf("%s started (pid %d)", source, c.Pid)
 	e, err := r.wait(ctx, c)
-	drain(time.Second, out, errp)
+	// Its last lines before the next script's first (a daemon it left
+	// holding the pipe is not waited for).
+	logmux.CloseAndDrain(time.Now().Add(time.Second), out, errp)
 	if err != nil {
 		return fmt.Errorf("%s: %w", source, err)
 	}
@@ -152,21 +154,5 @@ func (r *Runner) wait(ctx context.Context, c *reaper.Child) (reaper.Exit, error)
 		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
 		<-c.Done
 		return reaper.Exit{}, fmt.Errorf("killed: %w", context.Cause(ctx))
-	}
-}
-
-// drain closes svinit's ends of the pipes and waits, at most d, for their
-// last lines, so one script's output is not mixed into the next one's. A
-// daemon the script left behind may hold the pipe; it is not waited for.
-func drain(d time.Duration, pipes ...*logmux.Pipe) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	for _, p := range pipes {
-		p.Close()
-		select {
-		case <-p.Drained():
-		case <-t.C:
-			return
-		}
 	}
 }

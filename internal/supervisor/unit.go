@@ -174,18 +174,7 @@ func (u *unit) openLog() error {
 // deadline, for their readers to write the last lines.
 func (u *unit) closeLog(deadline time.Time) {
 	defer u.null.Close()
-	for _, p := range u.pipes {
-		p.Close()
-	}
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	for _, p := range u.pipes {
-		select {
-		case <-p.Drained():
-		case <-t.C:
-			return
-		}
-	}
+	logmux.CloseAndDrain(deadline, u.pipes...)
 }
 
 func (u *unit) formatOf() logmux.Format { return u.format }
