@@ -2,12 +2,9 @@ package boot
 
 import (
 	"context"
-	"syscall"
 
 	"alpine-server/internal/control"
 )
-
-const syscallHUP = syscall.SIGHUP
 
 // Handle answers one `sv` request (control.Handler). Verbs on services go
 // to the supervisor; reload and shutdown are svinit's own.

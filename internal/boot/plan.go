@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"syscall"
 
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/plan"
@@ -67,7 +68,7 @@ func (s *svinit) reload() error {
 	if err := s.sup.Apply(p, s.set.ShutdownTimeout); err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}
-	s.sup.SignalBuiltins(syscallHUP)
+	s.sup.SignalBuiltins(syscall.SIGHUP) // cron re-reads its crontabs
 	return nil
 }
 
