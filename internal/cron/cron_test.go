@@ -247,7 +247,7 @@ func TestClockStepsBack(t *testing.T) {
 	h.waitSpawns(1)
 	h.exit(0, 0)
 	// The timer runs out (Go timers are monotonic) while the wall clock went back.
-	h.clock.jump(time.Date(2024, 1, 15, 11, 0, 0, 0, time.UTC))
+	h.clock.Jump(time.Date(2024, 1, 15, 11, 0, 0, 0, time.UTC))
 	h.waitLog("clock went back")
 	h.at(11, 1, 0)
 	h.waitSpawns(2)

@@ -129,25 +129,28 @@ func (p Exec) Check(ctx context.Context) error {
 // String names the probe in log lines.
 func (p Exec) String() string { return "exec " + strings.Join(p.Argv, " ") }
 
-// Wait checks p every interval until it passes, ctx ends, or timeout passes.
-// Each attempt is bounded by the interval (at least 1s) so a hung peer
-// cannot hold the loop.
-func Wait(ctx context.Context, p Probe, interval, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// Wait checks p every interval until it passes (nil) or ctx ends
+// (ctx.Err()). Each failed check is handed to failed, so the caller can say
+// why when it gives up. Each attempt is bounded by the interval (at least
+// 1s) so a hung peer cannot hold the loop. The overall bound (ready.timeout)
+// is the caller's.
+func Wait(ctx context.Context, p Probe, interval time.Duration, failed func(error)) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	var last error
 	for {
 		attempt, stop := context.WithTimeout(ctx, max(interval, time.Second))
-		last = p.Check(attempt)
+		err := p.Check(attempt)
 		stop()
-		if last == nil {
+		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		failed(err)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w", p, timeout, last)
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}

@@ -1,35 +1,38 @@
 package supervisor
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // The restart policy of SPEC §4, as numbers.
 const (
 	firstBackoff = 100 * time.Millisecond
 	maxBackoff   = 30 * time.Second
 	stableAfter  = 10 * time.Second // up this long: the next crash starts over at firstBackoff
-	fatalCount   = 10               // this many failures...
-	fatalWindow  = 60 * time.Second // ...within this window: fatal
+	FatalCount   = 10               // this many failures...
+	FatalWindow  = 60 * time.Second // ...within this window: fatal
 )
 
 // restartPolicy tracks one service's recent failures. It is pure: the
 // caller passes the clock's readings, so tests run in microseconds.
 type restartPolicy struct {
 	delay    time.Duration // the delay of the last restart, 0 before any
-	failures []time.Time   // failure times within fatalWindow
+	failures []time.Time   // failure times within FatalWindow
 }
 
 // fail records a failure at now of a run that lasted uptime, and returns
 // how long to wait before the next start, or fatal when the service has
-// failed fatalCount times within fatalWindow.
+// failed FatalCount times within FatalWindow.
 func (p *restartPolicy) fail(now time.Time, uptime time.Duration) (delay time.Duration, fatal bool) {
 	keep := p.failures[:0]
 	for _, t := range p.failures {
-		if now.Sub(t) < fatalWindow {
+		if now.Sub(t) < FatalWindow {
 			keep = append(keep, t)
 		}
 	}
 	p.failures = append(keep, now)
-	if len(p.failures) >= fatalCount {
+	if len(p.failures) >= FatalCount {
 		return 0, true
 	}
 	switch {
@@ -45,11 +48,17 @@ func (p *restartPolicy) fail(now time.Time, uptime time.Duration) (delay time.Du
 func (p *restartPolicy) count(now time.Time) int {
 	n := 0
 	for _, t := range p.failures {
-		if now.Sub(t) < fatalWindow {
+		if now.Sub(t) < FatalWindow {
 			n++
 		}
 	}
 	return n
+}
+
+// clone is a copy that shares nothing with p.
+func (p restartPolicy) clone() restartPolicy {
+	p.failures = slices.Clone(p.failures)
+	return p
 }
 
 // reset forgets every failure: `sv start` and reload clear fatal.

@@ -29,21 +29,21 @@ func TestBackoffDoublesCapsAndResets(t *testing.T) {
 func TestFatalAfterTenFailuresInSixtySeconds(t *testing.T) {
 	var p restartPolicy
 	now := time.Unix(1000, 0)
-	for i := 1; i < fatalCount; i++ {
+	for i := 1; i < FatalCount; i++ {
 		if _, fatal := p.fail(now, 0); fatal {
 			t.Fatalf("fatal after %d failures", i)
 		}
 		now = now.Add(5 * time.Second)
 	}
 	if _, fatal := p.fail(now, 0); !fatal {
-		t.Fatalf("not fatal after %d failures in %v", fatalCount, 45*time.Second)
+		t.Fatalf("not fatal after %d failures in %v", FatalCount, 45*time.Second)
 	}
 	p.reset()
 	if p.count(now) != 0 {
 		t.Errorf("reset kept failures")
 	}
 	// Ten failures spread over more than the window never go fatal.
-	for i := 0; i < 3*fatalCount; i++ {
+	for i := 0; i < 3*FatalCount; i++ {
 		now = now.Add(7 * time.Second)
 		if _, fatal := p.fail(now, 0); fatal {
 			t.Fatalf("fatal with failures 7s apart, at %d", i)

@@ -23,25 +23,51 @@ type runner interface {
 	signal(sig syscall.Signal) error
 	stop(sig syscall.Signal) // ask it to end
 	kill()                   // make it end
-	detail() any             // built-in status for --json
 }
 
-// procRunner is a service process, leader of its own process group.
-type procRunner struct{ c *reaper.Child }
+// procRunner is a service process, leader of its own process group — or,
+// after it exited (exit nil), the group it left behind.
+type procRunner struct {
+	u    *unit
+	pgid int
+	exit <-chan reaper.Exit
+}
 
-func (p procRunner) pid() int                        { return p.c.Pid }
-func (p procRunner) done() <-chan reaper.Exit        { return p.c.Done }
-func (p procRunner) signal(sig syscall.Signal) error { return reaper.KillGroup(p.c.Pid, sig) }
-func (p procRunner) kill()                           { _ = reaper.KillGroup(p.c.Pid, syscall.SIGKILL) }
-func (p procRunner) detail() any                     { return nil }
+func (p procRunner) pid() int                        { return p.pgid }
+func (p procRunner) done() <-chan reaper.Exit        { return p.exit }
+func (p procRunner) signal(sig syscall.Signal) error { return p.u.killGroup(p.pgid, sig) }
+func (p procRunner) kill()                           { p.u.killGroup(p.pgid, syscall.SIGKILL) }
 
 // stop sends sig, then CONT so a stopped (paused) group can act on it, as
 // runit does.
 func (p procRunner) stop(sig syscall.Signal) {
-	_ = reaper.KillGroup(p.c.Pid, sig)
+	p.u.killGroup(p.pgid, sig)
 	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
-		_ = reaper.KillGroup(p.c.Pid, syscall.SIGCONT)
+		p.u.killGroup(p.pgid, syscall.SIGCONT)
 	}
+}
+
+// system is what units do to processes: start them, signal their groups,
+// and look whether a group is empty. Tests replace it with a fake.
+type system interface {
+	start(path string, argv []string, attr *syscall.ProcAttr) (*reaper.Child, error)
+	killGroup(pgid int, sig syscall.Signal) error
+	groupAlive(pgid int) bool
+}
+
+type realSystem struct{ r *reaper.Reaper }
+
+func (s realSystem) start(path string, argv []string, attr *syscall.ProcAttr) (*reaper.Child, error) {
+	return s.r.Start(path, argv, attr)
+}
+
+func (realSystem) killGroup(pgid int, sig syscall.Signal) error { return reaper.KillGroup(pgid, sig) }
+
+// groupAlive: some process (a zombie not reaped yet included) is still in
+// the group. EPERM means one exists that we may not signal.
+func (realSystem) groupAlive(pgid int) bool {
+	err := syscall.Kill(-pgid, 0)
+	return err == nil || err == syscall.EPERM
 }
 
 // builtinRunner runs a built-in in a goroutine. Its exit codes: 0 when it
@@ -58,7 +84,6 @@ func (b *builtinRunner) done() <-chan reaper.Exit        { return b.exit }
 func (b *builtinRunner) signal(sig syscall.Signal) error { b.svc.Signal(sig); return nil }
 func (b *builtinRunner) stop(syscall.Signal)             { b.cancel() }
 func (b *builtinRunner) kill()                           { b.cancel() }
-func (b *builtinRunner) detail() any                     { return b.svc.Status() }
 
 // startBuiltin runs svc until it returns. A panic is recovered, logged with
 // its stack and reported as exit 2: PID 1 never dies of a built-in.
@@ -145,7 +170,7 @@ func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
 	if dir == "" {
 		dir = svc.Dir
 	}
-	c, err := u.sup.cfg.Reaper.Start(path, argv, &syscall.ProcAttr{
+	c, err := u.sup.sys.start(path, argv, &syscall.ProcAttr{
 		Dir: dir, Env: env, Files: stdio[:], Sys: &sys,
 	})
 	if errors.Is(err, syscall.EPERM) && svc.User != "" {

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"alpine-server/internal/builtin"
-	"alpine-server/internal/control"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/plan"
@@ -186,13 +185,13 @@ func newHarnessAs(t *testing.T, services map[string]string, modes map[string]str
 	return h
 }
 
-func (h *harness) waitState(name string, want State, ready bool) control.ServiceStatus {
+func (h *harness) waitState(name string, want State, ready bool) Status {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ch := h.sup.changed()
 		st, _ := h.sup.Status([]string{name})
-		if len(st) == 1 && State(st[0].State) == want && st[0].Ready == ready {
+		if len(st) == 1 && st[0].State == want && st[0].Ready == ready {
 			return st[0]
 		}
 		select {
@@ -203,8 +202,12 @@ func (h *harness) waitState(name string, want State, ready bool) control.Service
 	}
 }
 
-func (h *harness) do(verb string, names ...string) []control.Result {
-	return h.sup.Do(context.Background(), control.Request{Verb: verb, Names: names, Wait: 5})
+func (h *harness) do(verb Verb, names ...string) []Result {
+	return h.sup.Do(context.Background(), Request{Verb: verb, Names: names, Wait: 5 * time.Second})
+}
+
+func (h *harness) signal(sig syscall.Signal, names ...string) []Result {
+	return h.sup.Do(context.Background(), Request{Verb: VerbSignal, Signal: sig, Names: names})
 }
 
 func TestPanickingBuiltinIsRecoveredAndRestarted(t *testing.T) {
@@ -233,7 +236,7 @@ func TestPanickingBuiltinIsRecoveredAndRestarted(t *testing.T) {
 func TestBuiltinStopStartSignalAndDetail(t *testing.T) {
 	h := newHarness(t, map[string]string{"syslog": ""}, nil)
 	h.waitState("syslog", Running, true)
-	if r := h.do("hup", "syslog"); !r[0].OK {
+	if r := h.signal(syscall.SIGHUP, "syslog"); r[0].Err != nil {
 		t.Errorf("hup: %+v", r)
 	}
 	if h.journal.count("signal syslog hangup") != 1 {
@@ -243,18 +246,18 @@ func TestBuiltinStopStartSignalAndDetail(t *testing.T) {
 	if st[0].Detail == nil {
 		t.Errorf("no built-in detail in status")
 	}
-	if r := h.do("stop", "syslog"); !r[0].OK {
+	if r := h.do(VerbStop, "syslog"); r[0].Err != nil {
 		t.Fatalf("stop: %+v", r)
 	}
 	h.waitState("syslog", Down, false)
-	if r := h.do("hup", "syslog"); r[0].OK || r[0].Error != "not running" {
+	if r := h.signal(syscall.SIGHUP, "syslog"); r[0].Err == nil || r[0].Err.Error() != "not running" {
 		t.Errorf("hup of a stopped service: %+v", r)
 	}
-	if r := h.do("start", "syslog"); !r[0].OK {
+	if r := h.do(VerbStart, "syslog"); r[0].Err != nil {
 		t.Fatalf("start: %+v", r)
 	}
 	h.waitState("syslog", Running, true)
-	if r := h.do("start", "nope"); r[0].OK || r[0].Error != "unknown service" {
+	if r := h.do(VerbStart, "nope"); r[0].Err != ErrUnknownService {
 		t.Errorf("unknown service: %+v", r)
 	}
 }
@@ -266,12 +269,12 @@ func TestDependentWaitsForReadinessAndStopsFirst(t *testing.T) {
 	if n := h.journal.count("run web"); n != 0 {
 		t.Fatalf("web started before db was ready")
 	}
-	if r := h.sup.Do(context.Background(), control.Request{Verb: "check"}); r[0].OK || r[1].OK {
+	if r := h.sup.Do(context.Background(), Request{Verb: VerbCheck}); r[0].Err == nil || r[1].Err == nil {
 		t.Errorf("check before ready: %+v", r)
 	}
 	close(h.gates["db"])
 	h.waitState("web", Running, true)
-	if r := h.sup.Do(context.Background(), control.Request{Verb: "check"}); !r[0].OK || !r[1].OK {
+	if r := h.sup.Do(context.Background(), Request{Verb: VerbCheck}); r[0].Err != nil || r[1].Err != nil {
 		t.Errorf("check after ready: %+v", r)
 	}
 	h.sup.Shutdown(time.Now().Add(5 * time.Second))
@@ -297,13 +300,13 @@ func TestEssentialBuiltinFailureStopsTheContainer(t *testing.T) {
 func TestRestartWaitsForANewStart(t *testing.T) {
 	h := newHarness(t, map[string]string{"svc": ""}, nil)
 	h.waitState("svc", Running, true)
-	if r := h.do("restart", "svc"); !r[0].OK {
+	if r := h.do(VerbRestart, "svc"); r[0].Err != nil {
 		t.Fatalf("restart: %+v\n%s", r, h.out.String())
 	}
 	if n := h.journal.count("run svc"); n != 2 {
 		t.Errorf("runs after restart -w: %d, want 2", n)
 	}
-	if r := h.do("once", "svc"); !r[0].OK {
+	if r := h.do(VerbOnce, "svc"); r[0].Err != nil {
 		t.Errorf("once: %+v", r)
 	}
 }
