@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"alpine-server/internal/builtin"
+	"alpine-server/internal/clock"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/plan"
@@ -142,12 +143,30 @@ func (h *harness) waitLog(want string) {
 // newHarnessAs is newHarness with svinit running as root or not.
 func newHarnessAs(t *testing.T, services map[string]string, modes map[string]string, rootless bool) *harness {
 	t.Helper()
+	return newHarnessWith(t, harnessOpts{services: services, modes: modes, rootless: rootless,
+		head: "command: [builtin, syslog]\n"})
+}
+
+// harnessOpts: manifest bodies after a common head, fake modes, and
+// optionally a fake clock and fake processes.
+type harnessOpts struct {
+	services map[string]string
+	head     string
+	modes    map[string]string
+	rootless bool
+	clock    *clock.Fake
+	sys      *fakeSys
+}
+
+func newHarnessWith(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	services, modes := o.services, o.modes
 	dir := t.TempDir()
 	set := &manifest.Set{Dir: dir, Services: map[string]*manifest.Service{}}
 	for name, body := range services {
 		file := filepath.Join(dir, name, "manifest.yml")
 		os.MkdirAll(filepath.Dir(file), 0o755)
-		text := "enabled: true\nauto_start: true\ncommand: [builtin, syslog]\n" + body
+		text := "enabled: true\nauto_start: true\n" + o.head + body
 		os.WriteFile(file, []byte(text), 0o644)
 		svc, err := manifest.Parse(file, []byte(text), func(string) (string, bool) { return "", false })
 		if err != nil {
@@ -169,15 +188,22 @@ func newHarnessAs(t *testing.T, services map[string]string, modes map[string]str
 	}
 	mux := logmux.New(logmux.Options{Stdout: h.out, Stderr: h.out})
 	t.Cleanup(func() { mux.Close(time.Now().Add(time.Second)) })
+	var c clock.Clock
+	if o.clock != nil {
+		c = o.clock
+	}
 	h.sup = New(Config{
-		Mux: mux, Log: mux.Logger("svinit", logmux.Debug, logmux.Prefix), Format: logmux.Prefix,
+		Clock: c, Mux: mux, Log: mux.Logger("svinit", logmux.Debug, logmux.Prefix), Format: logmux.Prefix,
 		Environ: func() []string { return nil },
 		Builtins: func(_ string, d builtin.Deps) (builtin.Service, error) {
 			return &fake{name: d.Name, journal: h.journal, mode: h.mode(d.Name), gate: h.gates[d.Name]}, nil
 		},
 		EssentialFailed: func(name string, code int) { h.failed <- code },
 	})
-	h.sup.rootless = rootless
+	h.sup.rootless = o.rootless
+	if o.sys != nil {
+		h.sup.sys = o.sys
+	}
 	if err := h.sup.Start(p); err != nil {
 		t.Fatal(err)
 	}
