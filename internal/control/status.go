@@ -5,11 +5,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"alpine-server/internal/restart"
 )
 
 // fatalWindow is the window of SPEC §4's "10 failures within 60 s" rule,
-// named in fatal lines.
-const fatalWindow = "60s"
+// named in fatal lines: "60s".
+var fatalWindow = strconv.Itoa(int(restart.FatalWindow/time.Second)) + "s"
 
 // The states `sv status` prints (ServiceStatus.State): runit's words,
 // plus svinit's backoff, fatal and finish. The supervisor's states map

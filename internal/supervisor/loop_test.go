@@ -10,6 +10,7 @@ import (
 
 	"alpine-server/internal/clock"
 	"alpine-server/internal/reaper"
+	"alpine-server/internal/restart"
 )
 
 // fakeSys is processes that live only in the test: a signal the test did
@@ -116,11 +117,11 @@ func (h *harness) advanceUntil(c *clock.Fake, step time.Duration, what string, c
 func TestBackoffDoublesThenFatalOnAFakeClock(t *testing.T) {
 	start := time.Now()
 	h, c, sys := newFakeHarness(t, map[string]string{"crash": "command: [sleep, \"100\"]\n"})
-	delay := firstBackoff
-	for i := 1; i <= FatalCount; i++ {
+	delay := restart.FirstBackoff
+	for i := 1; i <= restart.FatalCount; i++ {
 		st := h.waitState("crash", Running, true)
 		sys.exit(st.Pid, 3)
-		if i == FatalCount {
+		if i == restart.FatalCount {
 			break
 		}
 		st = h.waitState("crash", Backoff, false)
@@ -135,10 +136,10 @@ func TestBackoffDoublesThenFatalOnAFakeClock(t *testing.T) {
 		delay *= 2
 	}
 	st := h.waitState("crash", Fatal, false)
-	if st.Failures != FatalCount {
+	if st.Failures != restart.FatalCount {
 		t.Errorf("fatal with %d failures", st.Failures)
 	}
-	h.waitLog(fmt.Sprintf("service crash exited 3 %d times in %s; giving up", FatalCount, FatalWindow))
+	h.waitLog(fmt.Sprintf("service crash exited 3 %d times in %s; giving up", restart.FatalCount, restart.FatalWindow))
 	t.Logf("ten failures, %v of backoff, in %v", c.Now().Sub(start), time.Since(start))
 }
 
@@ -206,7 +207,7 @@ func TestLeftoversAreStoppedBeforeTheRestart(t *testing.T) {
 	if got, want := sys.sent(), fmt.Sprintf("%d TERM,%d CONT", st.Pid, st.Pid); got != want {
 		t.Errorf("signals %q, want %q", got, want)
 	}
-	c.Add(firstBackoff)
+	c.Add(restart.FirstBackoff)
 	if again := h.waitState("web", Running, true); again.Pid == st.Pid || again.Restarts != 1 {
 		t.Errorf("after the restart: %+v", again)
 	}

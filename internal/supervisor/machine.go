@@ -6,6 +6,7 @@ import (
 
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/reaper"
+	"alpine-server/internal/restart"
 )
 
 // State is where a service is in its life. The wire names that `sv status`
@@ -167,7 +168,7 @@ type machine struct {
 	uptime   time.Duration
 	exit     *reaper.Exit // last exit of the main process
 	exitAt   time.Time
-	policy   restartPolicy
+	policy   restart.Policy
 	restarts int
 	failures int       // failures within the fatal window
 	retryAt  time.Time // in Backoff: when it starts again
@@ -178,7 +179,7 @@ type machine struct {
 // no locks); docs/ARCHITECTURE.md has the same table in words and
 // TestTransitionTable walks every cell.
 func transition(m machine, e event) (machine, []action) {
-	m.policy = m.policy.clone() // the caller's copy stays as it was
+	m.policy = m.policy.Clone() // the caller's copy stays as it was
 	var acts []action
 	prev := m.state
 	switch e.kind {
@@ -336,9 +337,9 @@ func (m *machine) settle(now time.Time) []action {
 func (m *machine) fail(now time.Time) []action {
 	x := *m.exit
 	failure := x.Code != 0
-	restart := !m.once && (m.cfg.restart == manifest.RestartAlways ||
+	again := !m.once && (m.cfg.restart == manifest.RestartAlways ||
 		m.cfg.restart == manifest.RestartOnFailure && failure)
-	if !restart {
+	if !again {
 		m.state, m.want = Down, false
 		acts := []action{logAct(logWarn, "service %s %s", m.cfg.name, x)}
 		if failure && m.cfg.essential {
@@ -346,12 +347,12 @@ func (m *machine) fail(now time.Time) []action {
 		}
 		return acts
 	}
-	delay, fatal := m.policy.fail(now, m.uptime)
-	m.failures = m.policy.count(now)
+	delay, fatal := m.policy.Fail(now, m.uptime)
+	m.failures = m.policy.Count(now)
 	if fatal {
 		m.state = Fatal
 		acts := []action{logAct(logError, "service %s %s %d times in %s; giving up (sv start %s to retry)",
-			m.cfg.name, x, FatalCount, FatalWindow, m.cfg.name)}
+			m.cfg.name, x, restart.FatalCount, restart.FatalWindow, m.cfg.name)}
 		if m.cfg.essential {
 			acts = append(acts, action{kind: actEssential, code: x.Code})
 		}
@@ -394,7 +395,7 @@ func (m *machine) onStart(e event) []action {
 }
 
 func (m *machine) resetPolicy() {
-	m.policy, m.failures = restartPolicy{}, 0
+	m.policy, m.failures = restart.Policy{}, 0
 }
 
 // stopNow signals the running process; it is not ready from now on.

@@ -8,6 +8,7 @@ import (
 
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/reaper"
+	"alpine-server/internal/restart"
 )
 
 var t0 = time.Unix(1_000_000, 0)
@@ -31,7 +32,7 @@ func fixture(s State) machine {
 		m.retryAt = t0.Add(time.Second)
 	}
 	if s == Fatal {
-		m.failures = FatalCount
+		m.failures = restart.FatalCount
 	}
 	return m
 }
@@ -64,7 +65,7 @@ type cell struct {
 const (
 	stopActs = "stop-ready log signal-stop arm-kill"
 	failStop = "log " + stopActs
-	restart  = "log arm-restart"
+	backoff  = "log arm-restart"
 )
 
 // table is the supervisor's specification, cell by cell; docs/ARCHITECTURE.md
@@ -77,14 +78,14 @@ var table = map[State]map[eventKind]cell{
 		evReady: {Down, ""}, evLiveness: {Down, ""}, evShutdown: {Down, ""}, evDrain: {Down, ""},
 	},
 	Starting: {
-		evDeps: {Starting, ""}, evSpawnFailed: {Backoff, "log " + restart}, evExit: {Backoff, "stop-ready disarm " + restart},
+		evDeps: {Starting, ""}, evSpawnFailed: {Backoff, "log " + backoff}, evExit: {Backoff, "stop-ready disarm " + backoff},
 		evCleanupDone: {Starting, ""}, evFinishExit: {Starting, ""}, evStart: {Starting, ""}, evOnce: {Starting, ""},
 		evStop: {Stopping, stopActs}, evRestart: {Stopping, stopActs}, evSignal: {Starting, "signal"},
 		evTimer: {Stopping, failStop}, evReady: {Running, "disarm log"}, evLiveness: {Stopping, failStop},
 		evShutdown: {Stopping, stopActs}, evDrain: {Starting, ""},
 	},
 	Running: {
-		evDeps: {Running, ""}, evSpawnFailed: {Running, ""}, evExit: {Backoff, "stop-ready disarm " + restart},
+		evDeps: {Running, ""}, evSpawnFailed: {Running, ""}, evExit: {Backoff, "stop-ready disarm " + backoff},
 		evCleanupDone: {Running, ""}, evFinishExit: {Running, ""}, evStart: {Running, ""}, evOnce: {Running, ""},
 		evStop: {Stopping, stopActs}, evRestart: {Stopping, stopActs}, evSignal: {Running, "signal"},
 		evTimer: {Running, ""}, evReady: {Running, ""}, evLiveness: {Stopping, failStop},
@@ -99,14 +100,14 @@ var table = map[State]map[eventKind]cell{
 	},
 	Cleanup: {
 		evDeps: {Cleanup, ""}, evSpawnFailed: {Cleanup, ""}, evExit: {Cleanup, ""},
-		evCleanupDone: {Backoff, "disarm " + restart}, evFinishExit: {Cleanup, ""}, evStart: {Cleanup, ""},
+		evCleanupDone: {Backoff, "disarm " + backoff}, evFinishExit: {Cleanup, ""}, evStart: {Cleanup, ""},
 		evOnce: {Cleanup, ""}, evStop: {Cleanup, ""}, evRestart: {Cleanup, ""}, evSignal: {Cleanup, "refuse"},
 		evTimer: {Cleanup, "log kill"}, evReady: {Cleanup, ""}, evLiveness: {Cleanup, ""},
 		evShutdown: {Cleanup, "tighten-kill"}, evDrain: {Cleanup, ""},
 	},
 	Finish: {
 		evDeps: {Finish, ""}, evSpawnFailed: {Finish, ""}, evExit: {Finish, ""}, evCleanupDone: {Finish, ""},
-		evFinishExit: {Backoff, "disarm " + restart}, evStart: {Finish, ""}, evOnce: {Finish, ""},
+		evFinishExit: {Backoff, "disarm " + backoff}, evStart: {Finish, ""}, evOnce: {Finish, ""},
 		evStop: {Finish, ""}, evRestart: {Finish, ""}, evSignal: {Finish, "refuse"},
 		evTimer: {Finish, "log kill-finish"}, evReady: {Finish, ""}, evLiveness: {Finish, ""},
 		evShutdown: {Finish, "tighten-kill"}, evDrain: {Finish, ""},
@@ -297,18 +298,18 @@ func TestFatalAfterTenFailuresClearedByStart(t *testing.T) {
 	m := fixture(Running)
 	m.cfg.essential = true
 	var acts []action
-	for i := 0; i < FatalCount; i++ {
+	for i := 0; i < restart.FatalCount; i++ {
 		now := t0.Add(time.Duration(i) * time.Second)
 		m, acts = step(m, event{kind: evExit, exit: reaper.Exit{Code: 1}, now: now})
-		if i < FatalCount-1 {
+		if i < restart.FatalCount-1 {
 			if m.state != Backoff {
 				t.Fatalf("failure %d: %s", i+1, m.state)
 			}
 			m, _ = step(m, event{kind: evTimer, now: now}, event{kind: evDeps, depsReady: true, now: now})
 		}
 	}
-	if m.state != Fatal || m.failures != FatalCount || !strings.HasSuffix(kinds(acts), "log essential") {
-		t.Fatalf("after %d failures: %s failures %d [%s]", FatalCount, m.state, m.failures, kinds(acts))
+	if m.state != Fatal || m.failures != restart.FatalCount || !strings.HasSuffix(kinds(acts), "log essential") {
+		t.Fatalf("after %d failures: %s failures %d [%s]", restart.FatalCount, m.state, m.failures, kinds(acts))
 	}
 	m, _ = step(m, event{kind: evStart})
 	if m.state != Down || m.failures != 0 || !m.want {
@@ -316,14 +317,16 @@ func TestFatalAfterTenFailuresClearedByStart(t *testing.T) {
 	}
 }
 
+// The restart policy's failure list is reused in place when old failures
+// drop out of the window: transition must work on its own copy.
 func TestTransitionLeavesItsInputAlone(t *testing.T) {
-	m := fixture(Running)
-	m, _ = step(m, event{kind: evExit, exit: reaper.Exit{Code: 1}})
-	before := len(m.policy.failures)
-	_, _ = transition(m, event{kind: evStart, now: t0})
-	m2 := m
-	_, _ = step(m2, event{kind: evTimer}, event{kind: evDeps, depsReady: true}, event{kind: evExit})
-	if len(m.policy.failures) != before {
-		t.Errorf("transition changed its input's failure history")
+	m, _ := step(fixture(Running), event{kind: evExit, exit: reaper.Exit{Code: 1}, now: t0})
+	probe := t0.Add(90 * time.Second) // the failure at t0 is out of the window then
+	before := m.policy.Count(probe)
+	later := t0.Add(2 * time.Minute)
+	_, _ = step(m, event{kind: evTimer, now: later}, event{kind: evDeps, depsReady: true, now: later},
+		event{kind: evExit, exit: reaper.Exit{Code: 1}, now: later})
+	if m.policy.Count(probe) != before {
+		t.Errorf("transition changed its input's failure history: %d failures, want %d", m.policy.Count(probe), before)
 	}
 }
