@@ -90,7 +90,7 @@ func wireStatus(list []supervisor.Status, now time.Time) []control.ServiceStatus
 		w := control.ServiceStatus{
 			Name: st.Name, State: wireStates[st.State], Pid: st.Pid, Builtin: st.Builtin, Oneshot: st.Oneshot,
 			Since: st.Since, Ready: st.Ready, WantUp: st.WantUp, NormallyUp: st.NormallyUp,
-			Restarts: st.Restarts, Failures: st.Failures, Detail: st.Detail,
+			Restarts: st.Restarts, Failures: st.Failures, StatusText: st.Text, Detail: st.Detail,
 		}
 		if st.State == supervisor.Backoff {
 			w.RestartIn = max(st.RetryAt.Sub(now), 0).Seconds()

@@ -58,7 +58,9 @@ func (p HTTP) Check(ctx context.Context) error {
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
+		if err := c.SetDeadline(dl); err != nil {
+			return err
+		}
 	}
 	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: svinit-probe\r\nConnection: close\r\n\r\n", p.Path, p.Addr); err != nil {
 		return err
@@ -120,7 +122,10 @@ func (p Exec) Check(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		if err := reaper.KillGroup(c.Pid, syscall.SIGKILL); err != nil {
+			// Not waited for: a group we cannot signal may never end.
+			return fmt.Errorf("%s: %w; kill process group %d: %v", strings.Join(p.Argv, " "), ctx.Err(), c.Pid, err)
+		}
 		<-c.Done
 		return fmt.Errorf("%s: %w", strings.Join(p.Argv, " "), ctx.Err())
 	}

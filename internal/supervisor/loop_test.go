@@ -35,7 +35,7 @@ func newFakeSys() *fakeSys {
 	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{}}
 }
 
-func (f *fakeSys) start(path string, argv []string, attr *syscall.ProcAttr) (*reaper.Child, error) {
+func (f *fakeSys) launch(reaper.Spec) (*reaper.Child, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++

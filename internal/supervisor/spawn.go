@@ -47,19 +47,17 @@ func (p procRunner) stop(sig syscall.Signal) {
 	}
 }
 
-// system is what units do to processes: start them, signal their groups,
+// system is what units do to processes: launch them, signal their groups,
 // and look whether a group is empty. Tests replace it with a fake.
 type system interface {
-	start(path string, argv []string, attr *syscall.ProcAttr) (*reaper.Child, error)
+	launch(s reaper.Spec) (*reaper.Child, error)
 	killGroup(pgid int, sig syscall.Signal) error
 	groupAlive(pgid int) bool
 }
 
 type realSystem struct{ r *reaper.Reaper }
 
-func (s realSystem) start(path string, argv []string, attr *syscall.ProcAttr) (*reaper.Child, error) {
-	return s.r.Start(path, argv, attr)
-}
+func (s realSystem) launch(spec reaper.Spec) (*reaper.Child, error) { return s.r.Launch(spec) }
 
 func (realSystem) killGroup(pgid int, sig syscall.Signal) error { return reaper.KillGroup(pgid, sig) }
 
@@ -146,33 +144,25 @@ func environ(base []string, svc *manifest.Service, home string) []string {
 	return out
 }
 
-// spawn starts argv for the service u: in its folder or directory, as its
-// user, in a new process group, with stdout/stderr to its log.
+// spawn starts argv for the service u (its main process, finish or an
+// exec probe): in its folder or directory, as its user, in a new process
+// group, with stdio as fds 0, 1, 2.
 func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
 	svc := u.svc
-	var sys syscall.SysProcAttr
-	sys.Setpgid = true
+	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: stdio[:]}
+	if spec.Dir == "" {
+		spec.Dir = svc.Dir
+	}
 	home := ""
 	if svc.User != "" {
 		cred, err := u.sup.cfg.Users.Lookup(svc.User, svc.Group)
 		if err != nil {
 			return nil, fmt.Errorf("%s: user: %w", svc.Pos("user"), err)
 		}
-		sys.Credential = cred.ForChild()
-		home = cred.Home
+		spec.Cred, home = cred.ForChild(), cred.Home
 	}
-	env := environ(u.sup.cfg.Environ(), svc, home)
-	path, err := reaper.LookPath(argv[0], env)
-	if err != nil {
-		return nil, err
-	}
-	dir := svc.Directory
-	if dir == "" {
-		dir = svc.Dir
-	}
-	c, err := u.sup.sys.start(path, argv, &syscall.ProcAttr{
-		Dir: dir, Env: env, Files: stdio[:], Sys: &sys,
-	})
+	spec.Env = environ(u.sup.cfg.Environ(), svc, home)
+	c, err := u.sup.sys.launch(spec)
 	if errors.Is(err, syscall.EPERM) && svc.User != "" {
 		return nil, fmt.Errorf("%w (svinit runs as uid %d and cannot switch to user %s)", err, os.Getuid(), svc.User)
 	}

@@ -17,6 +17,7 @@ import (
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/plan"
+	"alpine-server/internal/reaper"
 )
 
 // fake is a built-in driven by the test: it panics, fails or becomes ready
@@ -193,7 +194,7 @@ func newHarnessWith(t *testing.T, o harnessOpts) *harness {
 		c = o.clock
 	}
 	h.sup = New(Config{
-		Clock: c, Mux: mux, Log: mux.Logger("svinit", logmux.Debug, logmux.Prefix), Format: logmux.Prefix,
+		Clock: c, Reaper: reaper.New(nil), Mux: mux, Log: mux.Logger("svinit", logmux.Debug, logmux.Prefix), Format: logmux.Prefix,
 		Environ: func() []string { return nil },
 		Builtins: func(_ string, d builtin.Deps) (builtin.Service, error) {
 			return &fake{name: d.Name, journal: h.journal, mode: h.mode(d.Name), gate: h.gates[d.Name]}, nil

@@ -81,8 +81,7 @@ type unit struct {
 	probeWhy  func() string // why it is not ready yet, for the ready timeout's log line
 	format    logmux.Format
 	stdio     [3]uintptr
-	null      *os.File
-	pipes     []*logmux.Pipe
+	pipes     *logmux.Pipes // nil for inherit and discard
 
 	detail atomic.Pointer[func() any] // a built-in's Status, for --json
 
@@ -134,29 +133,21 @@ func (u *unit) openLog() error {
 			return fmt.Errorf("%s: log: %w", u.svc.Pos("log"), err)
 		}
 	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0) // stdin and, for discard, stdout/stderr
+	null, err := u.sup.cfg.Reaper.Null() // stdin and, for discard, stdout/stderr
 	if err != nil {
-		return err
+		return fmt.Errorf("service %s: %w", u.name, err)
 	}
-	u.null, u.stdio[0] = null, null.Fd()
+	u.stdio[0] = null
 	switch f {
 	case logmux.Inherit:
 		u.stdio[1], u.stdio[2] = 1, 2
 	case logmux.Discard:
-		u.stdio[1], u.stdio[2] = null.Fd(), null.Fd()
+		u.stdio[1], u.stdio[2] = null, null
 	default:
-		u.sup.cfg.Mux.Register(u.name)
-		out, err := u.sup.cfg.Mux.Pipe(u.name, logmux.Stdout, f)
-		if err != nil {
+		if u.pipes, err = u.sup.cfg.Mux.PipePair(u.name, f); err != nil {
 			return err
 		}
-		errp, err := u.sup.cfg.Mux.Pipe(u.name, logmux.Stderr, f)
-		if err != nil {
-			out.Close()
-			return err
-		}
-		u.stdio[1], u.stdio[2] = out.W.Fd(), errp.W.Fd()
-		u.pipes = []*logmux.Pipe{out, errp}
+		u.stdio[1], u.stdio[2] = u.pipes.Fds()
 	}
 	u.format = f
 	return nil
@@ -165,8 +156,9 @@ func (u *unit) openLog() error {
 // closeLog closes svinit's ends of the log pipes and waits, until
 // deadline, for their readers to write the last lines.
 func (u *unit) closeLog(deadline time.Time) {
-	defer u.null.Close()
-	logmux.CloseAndDrain(deadline, u.pipes...)
+	if u.pipes != nil {
+		u.pipes.CloseAndDrain(deadline)
+	}
 }
 
 // status returns a copy of what the unit published last.
