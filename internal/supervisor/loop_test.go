@@ -39,7 +39,7 @@ func (f *fakeSys) launch(reaper.Spec) (*reaper.Child, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++
-	p := &fakeProc{done: make(chan reaper.Exit, 1), leader: true, leftovers: f.leftovers}
+	p := &fakeProc{done: make(chan reaper.Exit, 1), leader: true}
 	f.procs[f.next] = p
 	return &reaper.Child{Pid: f.next, Done: p.done}, nil
 }
@@ -73,10 +73,12 @@ func (f *fakeSys) groupAlive(pgid int) bool {
 	return p != nil && (p.leader || p.leftovers)
 }
 
-// exit ends the leader of pgid with code, as a crash would.
+// exit ends the leader of pgid with code, as a crash would; with
+// leftovers set, the rest of its group lives on.
 func (f *fakeSys) exit(pgid, code int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.procs[pgid].leftovers = f.leftovers
 	f.end(pgid, reaper.Exit{Pid: pgid, Code: code})
 }
 
@@ -196,8 +198,10 @@ func TestReadyTimeoutOnAFakeClock(t *testing.T) {
 
 func TestLeftoversAreStoppedBeforeTheRestart(t *testing.T) {
 	h, c, sys := newFakeHarness(t, map[string]string{"web": "command: [sleep, \"100\"]\n"})
-	sys.leftovers = true
 	st := h.waitState("web", Running, true)
+	sys.mu.Lock()
+	sys.leftovers = true
+	sys.mu.Unlock()
 	sys.exit(st.Pid, 137)
 	h.waitState("web", Cleanup, false)
 	h.advanceUntil(c, cleanupPoll, "the group to be empty", func() bool {

@@ -160,6 +160,7 @@ type machine struct {
 	drained bool       // SVINIT_STOP_DELAY: never ready again
 	ready   bool       // passed readiness (a oneshot: exited 0) and not stopping
 	reason  stopReason // why the running process was signalled
+	killed  bool       // SIGKILL went to the group of the current run
 	skipped string     // why it cannot run as svinit's user; "" = not skipped
 
 	gen      int       // start generation: readiness results of older ones are ignored
@@ -239,7 +240,7 @@ func (m *machine) onDeps(e event) []action {
 	}
 	m.gen++
 	m.starts++
-	m.state, m.started, m.ready, m.reason = Starting, e.now, false, stopNone
+	m.state, m.started, m.ready, m.reason, m.killed = Starting, e.now, false, stopNone, false
 	acts := []action{{kind: actSpawn}, {kind: actWatchReady}}
 	if m.cfg.readyTimeout > 0 {
 		acts = append(acts, action{kind: actArmReady})
@@ -285,7 +286,11 @@ func (m *machine) onExit(e event) []action {
 	wasStopping := m.state == Stopping
 	m.state = Cleanup
 	if wasStopping { // the group had its stop_signal; the kill timer runs on
-		return append(acts, logAct(logDebug, "service %s %s; waiting for what is left of its process group", m.cfg.name, x))
+		acts = append(acts, logAct(logDebug, "service %s %s; waiting for what is left of its process group", m.cfg.name, x))
+		if m.killed { // and its KILL: wait once more, then go on
+			acts = append(acts, action{kind: actArmKill})
+		}
+		return acts
 	}
 	return append(acts, logAct(logWarn, "service %s %s; stopping what is left of its process group", m.cfg.name, x),
 		action{kind: actSignalStop}, action{kind: actArmKill})
@@ -446,11 +451,19 @@ func (m *machine) onTimer(e event) []action {
 	case Starting:
 		return m.stopFailing(e.err + "; stopping it")
 	case Stopping:
+		m.killed = true
 		return []action{logAct(logWarn, "service %s did not stop after SIG%s; sending SIGKILL", m.cfg.name, m.cfg.stopSignal),
 			{kind: actKill}}
 	case Cleanup:
+		if m.killed {
+			// A process that survives KILL (stuck in the kernel, or not
+			// ours to signal) must not hold the service forever.
+			return append([]action{logAct(logWarn, "service %s: its process group is still there after SIGKILL; going on", m.cfg.name)},
+				m.afterCleanup(e.now)...)
+		}
+		m.killed = true
 		return []action{logAct(logWarn, "service %s: its process group did not stop after SIG%s; sending SIGKILL", m.cfg.name, m.cfg.stopSignal),
-			{kind: actKill}}
+			{kind: actKill}, {kind: actArmKill}}
 	case Finish:
 		return []action{logAct(logWarn, "service %s: finish still running after %s; killing it", m.cfg.name, m.cfg.stopTimeout),
 			{kind: actKillFinish}}

@@ -102,7 +102,7 @@ var table = map[State]map[eventKind]cell{
 		evDeps: {Cleanup, ""}, evSpawnFailed: {Cleanup, ""}, evExit: {Cleanup, ""},
 		evCleanupDone: {Backoff, "disarm " + backoff}, evFinishExit: {Cleanup, ""}, evStart: {Cleanup, ""},
 		evOnce: {Cleanup, ""}, evStop: {Cleanup, ""}, evRestart: {Cleanup, ""}, evSignal: {Cleanup, "refuse"},
-		evTimer: {Cleanup, "log kill"}, evReady: {Cleanup, ""}, evLiveness: {Cleanup, ""},
+		evTimer: {Cleanup, "log kill arm-kill"}, evReady: {Cleanup, ""}, evLiveness: {Cleanup, ""},
 		evShutdown: {Cleanup, "tighten-kill"}, evDrain: {Cleanup, ""},
 	},
 	Finish: {
@@ -206,6 +206,25 @@ func TestLeftoversAreStoppedBeforeAnythingElse(t *testing.T) {
 	m, _ = step(m, event{kind: evCleanupDone})
 	if m.state != Down {
 		t.Errorf("asked stop after cleanup: %s, want Down", m.state)
+	}
+}
+
+// A group that survives KILL (a process stuck in the kernel, or one we may
+// not signal) holds the service for one more stop_timeout, not forever.
+func TestCleanupGivesUpAfterKill(t *testing.T) {
+	m, _ := step(fixture(Cleanup), event{kind: evTimer})
+	m, acts := step(m, event{kind: evTimer})
+	if m.state != Backoff || !strings.Contains(logs(acts), "still there after SIGKILL; going on") {
+		t.Errorf("second timer in cleanup: %s [%s] %q", m.state, kinds(acts), logs(acts))
+	}
+	// Stopping already sent KILL: Cleanup waits once more, then goes on.
+	stopping, _ := step(fixture(Stopping), event{kind: evTimer})
+	m, acts = step(stopping, event{kind: evExit, leftovers: true})
+	if m.state != Cleanup || kinds(acts) != "stop-ready log arm-kill" {
+		t.Errorf("exit with leftovers after KILL: %s [%s]", m.state, kinds(acts))
+	}
+	if m, _ = step(m, event{kind: evTimer}); m.state != Down {
+		t.Errorf("timer after that: %s, want Down", m.state)
 	}
 }
 
