@@ -22,6 +22,7 @@ type fakeSys struct {
 	procs     map[int]*fakeProc
 	ignore    map[syscall.Signal]bool // signals the processes survive
 	leftovers bool                    // a group outlives its leader until signalled
+	killErr   error                   // what killGroup answers (the signal is lost)
 	signals   []string                // "pgid SIG", in order
 }
 
@@ -48,6 +49,9 @@ func (f *fakeSys) killGroup(pgid int, sig syscall.Signal) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.signals = append(f.signals, fmt.Sprintf("%d %s", pgid, reaper.SignalName(sig)))
+	if f.killErr != nil {
+		return f.killErr
+	}
 	p := f.procs[pgid]
 	if p == nil || sig == syscall.SIGCONT || f.ignore[sig] && sig != syscall.SIGKILL {
 		return nil
@@ -233,4 +237,25 @@ func TestDrainMarksNotReadyAndKeepsRunning(t *testing.T) {
 	if st := h.sup.unit("a").status(); st.Pid != a.Pid {
 		t.Errorf("Drain restarted a")
 	}
+}
+
+// A kill that fails for another reason than "already gone" is logged, and
+// sv hears of a failed signal.
+func TestKillErrorsAreLogged(t *testing.T) {
+	h, _, sys := newFakeHarness(t, map[string]string{"web": "command: [sleep, \"100\"]\n"})
+	st := h.waitState("web", Running, true)
+	sys.mu.Lock()
+	sys.killErr = syscall.EPERM
+	sys.mu.Unlock()
+	r := h.sup.Do(t.Context(), Request{Verb: VerbSignal, Signal: syscall.SIGHUP, Names: []string{"web"}})
+	if r[0].Err != syscall.EPERM {
+		t.Errorf("sv hup with a failing kill: %v", r[0].Err)
+	}
+	h.sup.Do(t.Context(), Request{Verb: VerbStop, Names: []string{"web"}})
+	h.waitLog(fmt.Sprintf("service web: kill process group %d with SIGHUP: operation not permitted", st.Pid))
+	h.waitLog(fmt.Sprintf("service web: kill process group %d with SIGTERM: operation not permitted", st.Pid))
+	sys.mu.Lock()
+	sys.killErr = nil
+	sys.mu.Unlock()
+	sys.exit(st.Pid, 0) // let the harness shut down
 }
