@@ -37,6 +37,11 @@ func (u *unit) watchReady(gen int) {
 		p = probe.Exec{Argv: r.Exec, Start: func(argv []string) (*reaper.Child, error) {
 			return u.spawn(argv, [3]uintptr{u.stdio[0], u.stdio[0], u.stdio[0]})
 		}}
+	default:
+		// A kind this supervisor has no source for: no result comes, and
+		// ready.timeout (if any) fails the start.
+		u.log.Warnf("service %s: readiness %q is not supported here; it will not become ready", u.name, r.Kind)
+		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex

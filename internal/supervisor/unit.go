@@ -20,6 +20,7 @@ type Status struct {
 	Name       string
 	State      State
 	Since      time.Time // when State was entered
+	Started    time.Time // when the current (or last) run started; zero before any
 	Pid        int       // the main process; the finish script's in Finish; 0 for a built-in
 	Builtin    bool
 	Oneshot    bool
@@ -175,7 +176,7 @@ func (u *unit) publish() {
 	st := Status{
 		Name: u.name, State: m.state, Since: m.since, Builtin: u.svc.Builtin != "", Oneshot: u.svc.Oneshot,
 		Ready: m.ready, WantUp: m.want, NormallyUp: u.svc.AutoStart, Restarts: m.restarts, Starts: m.starts,
-		Failures: m.failures, RetryAt: m.retryAt, Skipped: m.skipped,
+		Failures: m.failures, RetryAt: m.retryAt, Skipped: m.skipped, Started: m.started,
 	}
 	if m.exit != nil {
 		st.LastExit = &ExitInfo{Exit: *m.exit, Time: m.exitAt}
