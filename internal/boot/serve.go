@@ -16,7 +16,11 @@ type bootHandler struct{ s *svinit }
 func (h bootHandler) Handle(ctx context.Context, req control.Request) control.Response {
 	switch req.Verb {
 	case "shutdown":
-		h.s.askStop(stopReq{why: "sv shutdown"})
+		why := "sv shutdown"
+		if req.Now {
+			why += " --now"
+		}
+		h.s.askStop(stopReq{why: why, now: req.Now})
 		return control.Response{OK: true}
 	case "reload":
 		if err := h.s.askReload(ctx); err != nil {
