@@ -263,12 +263,15 @@ func (l *bootLoop) reload(reply chan<- error) bool {
 
 // shutdown ends the step in flight (a startup script is killed, a wait
 // ends), waits for it within the deadline so its last lines come first,
-// then stops everything in order.
+// then stops everything in order. Loading is not waited for: it starts
+// nothing, and its result is simply not used.
 func (l *bootLoop) shutdown(code int) int {
 	close(l.s.loopDone)
 	deadline := time.Now().Add(l.s.set.ShutdownTimeout)
 	if l.stepCancel != nil {
 		l.stepCancel(errors.New("svinit is shutting down"))
+	}
+	if l.stepCancel != nil && l.phase != phaseLoad {
 		t := time.NewTimer(time.Until(deadline))
 		defer t.Stop()
 		select {
