@@ -30,6 +30,9 @@ type Settings struct {
 	Control          string
 	ControlSet       bool // SVINIT_CONTROL was given
 	ProfileFile      string
+
+	// boot (helper "boot"): the pre-stop delay of the first TERM
+	StopDelay time.Duration // SVINIT_STOP_DELAY
 }
 
 // LoadSettings reads the settings from getenv; every bad value is reported
@@ -60,6 +63,8 @@ func LoadSettings(getenv func(string) string) (*Settings, error) {
 	bad("SVINIT_WAIT_READY_TIMEOUT", err)
 	s.ShutdownTimeout, err = parseDuration(getenv("SVINIT_SHUTDOWN_TIMEOUT"), 9*time.Second)
 	bad("SVINIT_SHUTDOWN_TIMEOUT", err)
+	s.StopDelay, err = parseDuration(getenv("SVINIT_STOP_DELAY"), 0)
+	bad("SVINIT_STOP_DELAY", err)
 	s.LogFormat, err = logmux.ParseFormat(or(getenv("SVINIT_LOG_FORMAT"), "prefix"))
 	if err == nil && (s.LogFormat == logmux.Inherit || s.LogFormat == logmux.Discard) {
 		err = errors.New("want prefix, plain or json")

@@ -51,3 +51,26 @@ func TestLoadSettingsNamesEveryBadVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadSettingsStopDelay(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 0, "5": 5 * time.Second, "1500ms": 1500 * time.Millisecond} {
+		s, err := LoadSettings(func(k string) string {
+			if k == "SVINIT_STOP_DELAY" {
+				return v
+			}
+			return ""
+		})
+		if err != nil || s.StopDelay != want {
+			t.Errorf("SVINIT_STOP_DELAY=%q: %v, %v; want %v", v, s.StopDelay, err, want)
+		}
+	}
+	_, err := LoadSettings(func(k string) string {
+		if k == "SVINIT_STOP_DELAY" {
+			return "later"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), `SVINIT_STOP_DELAY="later"`) {
+		t.Errorf("bad SVINIT_STOP_DELAY: %v", err)
+	}
+}
