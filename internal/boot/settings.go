@@ -94,17 +94,28 @@ func parseBool(v string) (bool, error) {
 	return false, errors.New("want 0 or 1")
 }
 
-// parseDuration accepts Go durations ("9s", "500ms") and plain seconds ("9").
+// maxDuration bounds every SVINIT_* duration: a year is beyond any sane
+// timeout, and far from time.Duration's overflow (292 years), which
+// "inf" or "1e300" seconds used to reach as a negative deadline.
+const maxDuration = 365 * 24 * time.Hour
+
+// parseDuration accepts Go durations ("9s", "500ms") and plain seconds
+// ("9", "2.5"), from 0 to maxDuration.
 func parseDuration(v string, def time.Duration) (time.Duration, error) {
 	if v == "" {
 		return def, nil
 	}
-	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+	bad := errors.New("want a duration such as 9s or 500ms, from 0 to 8760h")
+	if n, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// NaN and ±Inf fail the range test too.
+		if !(n >= 0 && n <= maxDuration.Seconds()) {
+			return 0, bad
+		}
 		return time.Duration(n * float64(time.Second)), nil
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, errors.New("want a duration such as 9s or 500ms")
+	if err != nil || d < 0 || d > maxDuration {
+		return 0, bad
 	}
 	return d, nil
 }

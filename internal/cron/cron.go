@@ -174,7 +174,7 @@ func nextTime(e Entry, now time.Time) time.Time {
 // An unreadable Dir reads as empty, so it is warned once (by the reload
 // that sees it first), not every minute.
 func (c *Cron) rescan(now time.Time) {
-	files, _, _ := scanDir(c.cfg.Dir)
+	files, _, _, _ := scanDir(c.cfg.Dir)
 	c.mu.Lock()
 	same := sameFiles(files, c.files)
 	c.mu.Unlock()
