@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"alpine-server/internal/control"
+	"alpine-server/internal/jsoncodec"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/reaper"
@@ -107,7 +108,7 @@ type unit struct {
 	pipes         []*logmux.Pipe
 	probeStop     context.CancelFunc
 
-	detail atomic.Pointer[func() any] // a built-in's Status, for --json
+	detail atomic.Pointer[func() jsoncodec.Value] // a built-in's Status, for --json
 
 	mu      sync.Mutex
 	st      control.ServiceStatus
@@ -225,7 +226,7 @@ func (u *unit) setExit(e reaper.Exit) {
 func (u *unit) snapshot() control.ServiceStatus {
 	st := u.status()
 	if d := u.detail.Load(); d != nil {
-		st.Detail = (*d)()
+		st.Detail = jsoncodec.Encode((*d)())
 	}
 	return st
 }
