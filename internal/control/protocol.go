@@ -8,11 +8,11 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"regexp"
 	"syscall"
 	"time"
 
 	"alpine-server/internal/jsoncodec"
+	"alpine-server/internal/manifest"
 )
 
 // MaxRequestBytes bounds one request line (the newline included): a client
@@ -166,9 +166,6 @@ func Mutates(v string) bool {
 	return !ok || r.mutate
 }
 
-// nameRE is the service name rule of SPEC §4.
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
 // Normalize canonicalizes req.Verb and checks the request as the server
 // will: known verb, names where the verb needs them and none where it takes
 // none, valid names, a sane wait.
@@ -185,7 +182,7 @@ func Normalize(req Request) (Request, error) {
 		return req, fmt.Errorf("%s takes no service names", c)
 	}
 	for _, n := range req.Names {
-		if !nameRE.MatchString(n) {
+		if !manifest.ValidName(n) {
 			return req, fmt.Errorf("invalid service name %q", n)
 		}
 	}
