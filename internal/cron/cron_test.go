@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"alpine-server/internal/builtin"
+	"alpine-server/internal/jsoncodec"
+	"alpine-server/internal/jsoncodec/jsontest"
 )
 
 func TestEveryMinute(t *testing.T) {
@@ -269,6 +271,16 @@ func TestStatusJSON(t *testing.T) {
 	if string(b) != want {
 		t.Errorf("status\n got %s\nwant %s", b, want)
 	}
+	if got := jsoncodec.Encode(h.cron.Status()); string(got) != want {
+		t.Errorf("status by hand\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestStatusAppendJSONCoversEveryField: the hand encoding of cron's status
+// is encoding/json's, with every field set and with none.
+func TestStatusAppendJSONCoversEveryField(t *testing.T) {
+	jsontest.Same(t, StatusReport{})
+	jsontest.Same(t, StatusReport{Dir: "d", Jobs: []JobStatus{{}}})
 }
 
 func TestReadyWithoutCrontabs(t *testing.T) {
