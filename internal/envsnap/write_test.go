@@ -78,7 +78,7 @@ func TestWriteFilesContent(t *testing.T) {
 	dir := t.TempDir()
 	secret := writeFile(t, dir, "pw", "hunter2\n")
 	s := Capture([]string{"B=two words", "A=1", "PW_FILE=" + secret, "x.y=z"})
-	if err := s.ExpandSecrets(); err != nil {
+	if err := s.ExpandSecrets(Secrets{Dirs: []string{dir}}); err != nil {
 		t.Fatal(err)
 	}
 	env, profile := filepath.Join(dir, "environment"), filepath.Join(dir, "env.sh")

@@ -50,7 +50,7 @@ func fuzzAll(t *testing.T, root string, args ...string) (string, int) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(script, args...)
-	cmd.Env = append(os.Environ(), "FUZZ_ROOT="+root, "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "FUZZ_ROOT="+root)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
