@@ -205,7 +205,7 @@ func podmanKube(t *testing.T, s settings, web string) {
 	t.Cleanup(func() { _, _ = p.run("kube", "down", pod) })
 	start := time.Now()
 	p.must("kube", "play", pod)
-	name := "alpine-server-web-web" // pod name + container name
+	name := "alpine-server-web-web"                       // pod name + container name
 	p.svReady(name, time.Minute, "web", "syslog", "cron") // no ssh: the manifest sets SSH_ENABLED=false
 	healthy := p.healthy(name, 30*time.Second)
 	t.Logf("kube play: web ready, liveness probe passing %s after play (the probe's own wait %s)",
