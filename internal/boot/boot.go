@@ -54,6 +54,7 @@ type stopReq struct {
 
 // Run boots svinit with an optional main command and returns the exit code.
 func Run(main []string) int {
+	tuneRuntime()
 	set, err := LoadSettings(os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "svinit: %v\n", err)
