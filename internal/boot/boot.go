@@ -194,6 +194,6 @@ func (s *svinit) trimWhenSettled(ctx context.Context) {
 	defer cancel()
 	_ = s.sup.WaitReady(wctx, s.sup.AutoStart())
 	if ctx.Err() == nil {
-		s.log.Debugf("paged out %d KiB of svinit's own binary", trimBinaryPages()/1024)
+		s.log.Debugf("paged out %d KiB of svinit's own binary", trimBinaryPages(ctx)/1024)
 	}
 }

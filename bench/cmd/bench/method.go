@@ -62,8 +62,10 @@ func methodLines(cfg config) []string {
 			"passes a banner through, the same for every stack.",
 		fmt.Sprintf("**steady memory**: %d runs per stack, one container at a time, from a dropped page cache, created "+
 			"with `--health-interval %s` (svinit's image runs its HEALTHCHECK `sv check` every %s; seed and s6 have no "+
-			"HEALTHCHECK); %s after `docker start` read `memory.usage_in_bytes` and the working set, usage − "+
-			"`total_inactive_file` of `memory.stat` (what `docker stats` and the kubelet show).", cfg.SteadyRuns, healthInterval, healthInterval, steadyDelay),
+			"HEALTHCHECK); around %s after `docker start` read `memory.usage_in_bytes` and the working set, usage − "+
+			"`total_inactive_file` of `memory.stat` (what `docker stats` and the kubelet show), %d times a second apart, "+
+			"and keep the mean (docker runs checks on a fixed beat: a single read would always fall at the same phase).",
+			cfg.SteadyRuns, healthInterval, healthInterval, steadyDelay, steadyReads),
 		fmt.Sprintf("**extra services**: the same tiny service in every stack, `%s` in a `#!/bin/sh` run script "+
 			"(runit and s6: a service folder each, so runsv/s6-supervise + sh→sleep; svinit: a manifest + run), "+
 			"%v of them; in svinit the first %d form a dependency chain (`depends_on` the previous), the rest start "+

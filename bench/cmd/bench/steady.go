@@ -8,8 +8,14 @@ import (
 )
 
 // steadyDelay is when the steady-state memory is read: long after boot,
-// with the HEALTHCHECK having run every healthInterval since.
-const steadyDelay = 90 * time.Second
+// with the HEALTHCHECK having run every healthInterval since. The figure
+// is the mean of steadyReads reads a second apart centred on it: docker
+// runs the checks on a fixed beat, so one read at 90 s would always land
+// at the same phase of it (here: on a check).
+const (
+	steadyDelay = 90 * time.Second
+	steadyReads = 11
+)
 
 // measureSteady starts each stack SteadyRuns times, round-robin and one at a
 // time (containers of the same base share page cache, charged to whoever
@@ -38,24 +44,29 @@ func (e *env) steadyRun(ctx context.Context, st stack, i int) error {
 	if err := c.start(ctx); err != nil {
 		return err
 	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Until(t0.Add(steadyDelay))):
+	var usage, ws float64
+	first := t0.Add(steadyDelay - steadyReads/2*time.Second)
+	for k := range steadyReads {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Until(first.Add(time.Duration(k) * time.Second))):
+		}
+		u, err := readInt(filepath.Join(c.memCG, "memory.usage_in_bytes"))
+		if err != nil {
+			return err
+		}
+		stat, err := readKeyed(filepath.Join(c.memCG, "memory.stat"))
+		if err != nil {
+			return err
+		}
+		usage += float64(u) / steadyReads
+		ws += float64(workingSet(u, stat)) / steadyReads
 	}
-	usage, err := readInt(filepath.Join(c.memCG, "memory.usage_in_bytes"))
-	if err != nil {
-		return err
-	}
-	stat, err := readKeyed(filepath.Join(c.memCG, "memory.stat"))
-	if err != nil {
-		return err
-	}
-	ws := workingSet(usage, stat)
-	e.res.add("steady_usage", st.Name, float64(usage)/mb)
-	e.res.add("steady_ws", st.Name, float64(ws)/mb)
+	e.res.add("steady_usage", st.Name, usage/mb)
+	e.res.add("steady_ws", st.Name, ws/mb)
 	health, _ := docker(ctx, nil, "inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}} {{len .State.Health.Log}}{{end}}", c.ID)
-	logf("steady %s #%d: usage %.2f MiB, working set %.2f MiB, health %q", st.Name, i+1, float64(usage)/mb, float64(ws)/mb, health)
+	logf("steady %s #%d: usage %.2f MiB, working set %.2f MiB, health %q", st.Name, i+1, usage/mb, ws/mb, health)
 	return nil
 }
 
