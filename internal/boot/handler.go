@@ -18,6 +18,8 @@ func (s *svinit) Handle(ctx context.Context, req control.Request) control.Respon
 	case "shutdown":
 		s.requestStop(0, "sv shutdown")
 		return control.Response{OK: true}
+	case "metrics":
+		return control.Response{Error: "metrics not available"}
 	case "status":
 		st, unknown := s.sup.Status(req.Names)
 		resp := control.Response{OK: len(unknown) == 0, Services: st}

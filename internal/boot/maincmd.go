@@ -2,9 +2,6 @@ package boot
 
 import (
 	"context"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"alpine-server/internal/reaper"
 )
@@ -30,29 +27,12 @@ func (s *svinit) startMain(ctx context.Context, argv []string) (*mainCmd, error)
 			s.log.Warnf("services not ready (%v); starting the main command anyway", err)
 		}
 	}
-	env := s.environ()
-	path, err := reaper.LookPath(argv[0], env)
-	if err != nil {
-		return nil, err
-	}
-	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setpgid: true}}
-	if isTerminal(0) {
-		attr.Sys.Foreground, attr.Sys.Ctty = true, 0
-	}
-	c, err := s.reap.Start(path, argv, attr)
-	if err != nil && attr.Sys.Foreground {
-		// stdin is a terminal but not ours to hand over (no controlling tty).
-		attr.Sys.Foreground = false
-		c, err = s.reap.Start(path, argv, attr)
-	}
+	c, err := s.reap.Launch(reaper.Spec{
+		Argv: argv, Env: s.environ(), Files: []uintptr{0, 1, 2}, Foreground: true,
+	})
 	if err != nil {
 		return nil, err
 	}
 	s.log.Debugf("main command started (pid %d)", c.Pid)
 	return &mainCmd{child: c}, nil
-}
-
-func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
 }

@@ -58,7 +58,9 @@ const usage = `usage: sv [-v] [-w SEC] [--json] VERB [NAME...]
   hup|term|kill|int|usr1|usr2|alarm|quit|cont|pause NAME...   send the signal
   check [NAME...]           exit 0 if all named (default: all auto-start) are ready
   wait [-t SEC] NAME...     block until ready (default -t 30)
-  reload | shutdown         same as HUP / TERM to svinit
+  reload                    same as HUP to svinit
+  shutdown [--now]          same as TERM to svinit (--now skips SVINIT_STOP_DELAY)
+  metrics                   the Prometheus text exposition
 env: SVINIT_CONTROL (default /run/svinit/control.sock), SVWAIT (default 7)
 `
 
@@ -124,7 +126,11 @@ func parseArgs(args []string, getenv func(string) string) (invocation, error) {
 			return invocation{}, err
 		}
 	}
-	req, err := Normalize(Request{Verb: canon, Names: names, Wait: wait})
+	now := false
+	if canon == "shutdown" && len(names) > 0 && names[0] == "--now" {
+		now, names = true, names[1:]
+	}
+	req, err := Normalize(Request{Verb: canon, Names: names, Wait: wait, Now: now})
 	return invocation{req: req, json: o.json}, err
 }
 
@@ -271,9 +277,12 @@ func report(inv invocation, resp Response, stdout, stderr io.Writer) int {
 	if len(errs) > 0 {
 		code = 1
 	}
-	if inv.json {
+	switch {
+	case inv.req.Verb == "metrics":
+		fmt.Fprint(stdout, resp.Text)
+	case inv.json:
 		printJSON(stdout, resp.Services)
-	} else {
+	default:
 		writeLines(stdout, out)
 	}
 	writeLines(stderr, errs)

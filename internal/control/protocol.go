@@ -27,9 +27,10 @@ const MaxWait = 24 * 60 * 60
 
 // Request is what `sv` sends: one JSON object on one line.
 type Request struct {
-	Verb  string   `json:"verb"`            // status start stop restart once hup ... check wait reload shutdown
+	Verb  string   `json:"verb"`            // status start stop restart once hup ... check wait reload shutdown metrics
 	Names []string `json:"names,omitempty"` // services the verb applies to
 	Wait  float64  `json:"wait,omitempty"`  // seconds: -w for start/stop/restart, -t for wait (0 = don't wait)
+	Now   bool     `json:"now,omitempty"`   // shutdown only: skip SVINIT_STOP_DELAY (sv shutdown --now)
 }
 
 // Response is svinit's answer: one JSON object on one line.
@@ -38,6 +39,7 @@ type Response struct {
 	Error    string          `json:"error,omitempty"`    // whole-request failure (usage, permission)
 	Services []ServiceStatus `json:"services,omitempty"` // state after the verb, one per name (all for status)
 	Results  []Result        `json:"results,omitempty"`  // per-name outcome of a verb
+	Text     string          `json:"text,omitempty"`     // pre-formatted output printed as is (metrics)
 }
 
 // Result is the outcome of a verb for one named service.
@@ -67,9 +69,11 @@ type ServiceStatus struct {
 	NormallyUp bool      `json:"normally_up"` // auto_start
 	Restarts   int       `json:"restarts"`
 	LastExit   *ExitInfo `json:"last_exit,omitempty"`
-	RestartIn  float64   `json:"restart_in,omitempty"` // seconds, in backoff
-	Failures   int       `json:"failures,omitempty"`   // failures within the fatal window
-	Detail     any       `json:"detail,omitempty"`     // builtin Status() (cron jobs)
+	RestartIn  float64   `json:"restart_in,omitempty"`  // seconds, in backoff
+	Failures   int       `json:"failures,omitempty"`    // failures within the fatal window
+	Health     string    `json:"health,omitempty"`      // "", "healthy" or "unhealthy" (services with health:)
+	StatusText string    `json:"status_text,omitempty"` // the last STATUS= line of a notify service
+	Detail     any       `json:"detail,omitempty"`      // builtin Status() (cron jobs)
 }
 
 // Peer is the client process at the other end of a connection, as the kernel
@@ -124,6 +128,7 @@ var verbs = map[string]verb{
 	"once":     {names: namesRequired, mutate: true},
 	"reload":   {names: namesNone, mutate: true},
 	"shutdown": {names: namesNone, mutate: true},
+	"metrics":  {names: namesNone},
 	"hup":      {names: namesRequired, mutate: true, signal: syscall.SIGHUP},
 	"term":     {names: namesRequired, mutate: true, signal: syscall.SIGTERM},
 	"kill":     {names: namesRequired, mutate: true, signal: syscall.SIGKILL},
@@ -188,6 +193,9 @@ func Normalize(req Request) (Request, error) {
 	}
 	if math.IsNaN(req.Wait) || req.Wait < 0 || req.Wait > MaxWait {
 		return req, fmt.Errorf("wait %v out of range (0 to %d seconds)", req.Wait, MaxWait)
+	}
+	if req.Now && c != "shutdown" {
+		return req, fmt.Errorf("now is only for shutdown, not %s", c)
 	}
 	return req, nil
 }
