@@ -88,26 +88,34 @@ func Append(b []byte, s *Snapshot) []byte {
 	return w.b
 }
 
-func (w *writer) services(s *Snapshot) {
-	type series struct {
-		name, typ, help string
-		value           func(Service) (float64, bool)
+// series is one metric family with a series per item (service, job);
+// value's false means "no series for this item".
+type series[T any] struct {
+	name, typ, help string
+	value           func(T) (float64, bool)
+}
+
+// families writes each family of fs over items, labelled by labels.
+func families[T any](w *writer, fs []series[T], items []T, labels func(T) []string) {
+	for _, f := range fs {
+		w.family(f.name, f.typ, f.help)
+		for _, it := range items {
+			if x, ok := f.value(it); ok {
+				w.sample(f.name, labels(it), x)
+			}
+		}
 	}
-	for _, f := range []series{
+}
+
+func (w *writer) services(s *Snapshot) {
+	families(w, []series[Service]{
 		{"svinit_service_up", "gauge", "1 while the service's process (or built-in) runs.", func(v Service) (float64, bool) { return b2f(v.Up), true }},
 		{"svinit_service_ready", "gauge", "1 while the service is ready.", func(v Service) (float64, bool) { return b2f(v.Ready), true }},
 		{"svinit_service_healthy", "gauge", "1 while the service's health probe passes (without health: while it is ready).", func(v Service) (float64, bool) { return b2f(v.Healthy), true }},
 		{"svinit_service_restarts_total", "counter", "Restarts of the service since svinit started.", func(v Service) (float64, bool) { return float64(v.Restarts), true }},
 		{"svinit_service_start_time_seconds", "gauge", "Start time of the service's current process, in seconds since the epoch.", func(v Service) (float64, bool) { return unixSeconds(v.Started), !v.Started.IsZero() }},
 		{"svinit_service_last_exit_code", "gauge", "Exit code of the service's last exit (128+N when killed by signal N).", func(v Service) (float64, bool) { return float64(v.LastExit), v.HasExit }},
-	} {
-		w.family(f.name, f.typ, f.help)
-		for _, v := range s.Services {
-			if x, ok := f.value(v); ok {
-				w.sample(f.name, []string{"service", v.Name}, x)
-			}
-		}
-	}
+	}, s.Services, func(v Service) []string { return []string{"service", v.Name} })
 	w.family("svinit_service_state", "gauge", "1 for the state the service is in, 0 for the others.")
 	for _, v := range s.Services {
 		for _, st := range s.States {
@@ -117,24 +125,13 @@ func (w *writer) services(s *Snapshot) {
 }
 
 func (w *writer) cron(jobs []CronJob) {
-	type series struct {
-		name, typ, help string
-		value           func(CronJob) (float64, bool)
-	}
-	for _, f := range []series{
+	families(w, []series[CronJob]{
 		{"svinit_cron_job_runs_total", "counter", "Runs of the cron job started since svinit started.", func(j CronJob) (float64, bool) { return float64(j.Runs), true }},
 		{"svinit_cron_job_failures_total", "counter", "Runs of the cron job that failed to start or exited non-zero.", func(j CronJob) (float64, bool) { return float64(j.Failures), true }},
 		{"svinit_cron_job_last_exit_code", "gauge", "Exit code of the cron job's last finished run.", func(j CronJob) (float64, bool) { return float64(j.LastExit), j.HasLast }},
 		{"svinit_cron_job_last_duration_seconds", "gauge", "How long the cron job's last finished run took.", func(j CronJob) (float64, bool) { return j.LastDuration.Seconds(), j.HasLast }},
 		{"svinit_cron_job_next_run_timestamp_seconds", "gauge", "When the cron job runs next, in seconds since the epoch.", func(j CronJob) (float64, bool) { return unixSeconds(j.Next), !j.Next.IsZero() }},
-	} {
-		w.family(f.name, f.typ, f.help)
-		for _, j := range jobs {
-			if x, ok := f.value(j); ok {
-				w.sample(f.name, []string{"user", j.User, "job", j.ID}, x)
-			}
-		}
-	}
+	}, jobs, func(j CronJob) []string { return []string{"user", j.User, "job", j.ID} })
 }
 
 // writer appends exposition lines.
