@@ -32,6 +32,7 @@ func Check(servicesDir string, stdout, stderr io.Writer) int {
 	if p != nil {
 		for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 			svc := p.Services[name]
+			problems = append(problems, svc.PathProblems()...)
 			if svc.Builtin == "cron" {
 				problems = append(problems, checkCrontabs(svc.Environment)...)
 			}
@@ -43,7 +44,9 @@ func Check(servicesDir string, stdout, stderr io.Writer) int {
 		problems = append(problems, unjoin(err)...)
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
+		if !slices.ContainsFunc(problems, func(e error) bool { return e.Error() == w }) {
+			fmt.Fprintf(stderr, "warning: %s\n", w) // a path problem is an error here
+		}
 	}
 	for _, e := range problems {
 		fmt.Fprintf(stderr, "%v\n", e)

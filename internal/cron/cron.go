@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"alpine-server/internal/jsoncodec"
 )
 
 // Cron is the built-in cron service: it loads the crontabs of Config.Dir
@@ -176,7 +178,7 @@ func nextTime(e Entry, now time.Time) time.Time {
 // An unreadable Dir reads as empty, so it is warned once (by the reload
 // that sees it first), not every minute.
 func (c *Cron) rescan(now time.Time) {
-	files, _, _ := scanDir(c.cfg.Dir)
+	files, _, _, _ := scanDir(c.cfg.Dir)
 	c.mu.Lock()
 	same := sameFiles(files, c.files)
 	c.mu.Unlock()
@@ -252,14 +254,45 @@ type JobStatus struct {
 	RunningPid int        `json:"running_pid,omitempty"`
 }
 
-// StatusReport is what Status returns, for `sv status --json`.
+// AppendJSON writes j as encoding/json would from its tags (the test
+// compares them). A new field is its struct field and one line here.
+func (j *JobStatus) AppendJSON(w *jsoncodec.Writer) {
+	w.Open()
+	w.String("user", j.User, jsoncodec.Always)
+	w.String("file", j.File, jsoncodec.Always)
+	w.Int("line", int64(j.Line), jsoncodec.Always)
+	w.String("schedule", j.Schedule, jsoncodec.Always)
+	w.String("command", j.Command, jsoncodec.Always)
+	if j.LastRun != nil {
+		w.Time("last_run", *j.LastRun)
+	}
+	if j.LastExit != nil {
+		w.Int("last_exit", int64(*j.LastExit), jsoncodec.Always)
+	}
+	w.String("last_error", j.LastError, jsoncodec.OmitEmpty)
+	if j.NextRun != nil {
+		w.Time("next_run", *j.NextRun)
+	}
+	w.Int("running_pid", int64(j.RunningPid), jsoncodec.OmitEmpty)
+	w.Close()
+}
+
+// StatusReport is what Status returns, for `sv --json status`.
 type StatusReport struct {
 	Dir  string      `json:"dir"`
 	Jobs []JobStatus `json:"jobs"`
 }
 
+// AppendJSON writes r as encoding/json would from its tags.
+func (r StatusReport) AppendJSON(w *jsoncodec.Writer) {
+	w.Open()
+	w.String("dir", r.Dir, jsoncodec.Always)
+	jsoncodec.AppendList(w, "jobs", r.Jobs, jsoncodec.Always, (*JobStatus).AppendJSON)
+	w.Close()
+}
+
 // Status reports every loaded job, by user and line.
-func (c *Cron) Status() any {
+func (c *Cron) Status() jsoncodec.Value {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := StatusReport{Dir: c.cfg.Dir, Jobs: make([]JobStatus, 0, len(c.jobs))}

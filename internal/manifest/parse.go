@@ -51,6 +51,9 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Servi
 	if s.Hash, err = hashService(s); err != nil {
 		return nil, &Error{File: file, Msg: err.Error()}
 	}
+	for _, e := range s.PathProblems() {
+		d.warnings = append(d.warnings, e.Error())
+	}
 	s.Warnings = d.warnings
 	return s, nil
 }
