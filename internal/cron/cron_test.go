@@ -267,7 +267,7 @@ func TestStatusJSON(t *testing.T) {
 	}
 	want := `{"dir":"` + h.dir + `","jobs":[{"user":"root","file":"` + filepath.Join(h.dir, "root") +
 		`","line":1,"schedule":"*/15 * * * *","command":"report","last_run":"2024-01-15T12:15:00Z",` +
-		`"last_exit":2,"next_run":"2024-01-15T12:30:00Z"}]}`
+		`"last_exit":2,"last_duration":0,"id":"fef6e4fa","runs":1,"failures":1,"next_run":"2024-01-15T12:30:00Z"}]}`
 	if string(b) != want {
 		t.Errorf("status\n got %s\nwant %s", b, want)
 	}
