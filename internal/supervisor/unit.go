@@ -38,6 +38,10 @@ type Status struct {
 	Health     string        // "", "healthy" or "unhealthy" (services with health:)
 	Skipped    string        // why it cannot run as svinit's user; "" = not skipped
 	Detail     jsoncodec.Raw // a built-in's Status as JSON, for --json
+
+	// Value is the built-in's Status itself (cron.StatusReport,
+	// syslogd.Stats), for what reads its fields: metrics, sv status lines.
+	Value jsoncodec.Value
 }
 
 // ExitInfo is the last exit of a service's main process.
@@ -218,7 +222,8 @@ func (u *unit) publish() {
 func (u *unit) snapshot() Status {
 	st := u.status()
 	if d := u.detail.Load(); d != nil {
-		st.Detail = jsoncodec.Encode((*d)())
+		st.Value = (*d)()
+		st.Detail = jsoncodec.Encode(st.Value)
 	}
 	return st
 }
