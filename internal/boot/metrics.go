@@ -59,6 +59,9 @@ func serviceMetric(st supervisor.Status) metrics.Service {
 	if st.LastExit != nil {
 		m.LastExit, m.HasExit = st.LastExit.Code, true
 	}
+	if st.Notify != nil {
+		m.Notify, m.NotifyIgnored = true, st.Notify.Ignored()
+	}
 	return m
 }
 

@@ -36,6 +36,7 @@ type Status struct {
 	RetryAt    time.Time     // in Backoff: when it starts again
 	Text       string        // the service's own status text (notify STATUS=); "" for none
 	Health     string        // "", "healthy" or "unhealthy" (services with health:)
+	Notify     *notify.Stats // its notify socket's counts; nil without one
 	Skipped    string        // why it cannot run as svinit's user; "" = not skipped
 	Detail     jsoncodec.Raw // a built-in's Status as JSON, for --json
 
@@ -221,6 +222,10 @@ func (u *unit) publish() {
 // snapshot is the status for sv, with the built-in's detail.
 func (u *unit) snapshot() Status {
 	st := u.status()
+	if u.notify != nil {
+		n := u.notify.Stats()
+		st.Notify = &n
+	}
 	if d := u.detail.Load(); d != nil {
 		st.Value = (*d)()
 		st.Detail = jsoncodec.Encode(st.Value)

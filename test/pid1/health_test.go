@@ -85,6 +85,10 @@ func TestNotifyFromAnotherProcessIsIgnored(t *testing.T) {
 	if st := b.statusJSON("web"); st.Ready || st.StatusText != "" || st.State != "starting" {
 		t.Errorf("a foreign message changed the service: %+v", st)
 	}
+	out, _, _ := svCall{}.run(t, b.ctl, "metrics")
+	if n, ok := sample(parseMetrics(t, out), "svinit_notify_messages_ignored_total", map[string]string{"service": "web"}); !ok || n < 1 {
+		t.Errorf("svinit_notify_messages_ignored_total{service=web} = %v (found %v), want the foreign messages counted", n, ok)
+	}
 }
 
 // TestNotifyWatchdogMissedRestarts: WATCHDOG=1 pings keep the service up
