@@ -13,7 +13,8 @@ func TestLoadSettingsDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.ServicesDir != "/etc/services" || s.StartupDir != "/etc/startup.d" || s.ShutdownDir != "/etc/shutdown.d" ||
+	// ServicesDir depends on this machine's /etc/services: TestServicesDirRule.
+	if s.StartupDir != "/etc/startup.d" || s.ShutdownDir != "/etc/shutdown.d" ||
 		s.EnvFile != "/etc/environment" || s.EnvFileSet || s.EnvMode != 0o400 || s.Control != "/run/svinit/control.sock" ||
 		s.ShutdownTimeout != 9*time.Second || s.WaitReadyTimeout != 30*time.Second || s.StartupTimeout != 0 ||
 		s.LogFormat != logmux.Prefix || s.LogLevel != logmux.Info || s.KeepGoing {
@@ -49,6 +50,29 @@ func TestLoadSettingsNamesEveryBadVariable(t *testing.T) {
 		if !strings.Contains(err.Error(), k+"=\""+v+"\"") {
 			t.Errorf("error does not name %s=%q:\n%v", k, v, err)
 		}
+	}
+}
+
+func TestLoadSettingsStopDelay(t *testing.T) {
+	for v, want := range map[string]time.Duration{"": 0, "5": 5 * time.Second, "1500ms": 1500 * time.Millisecond} {
+		s, err := LoadSettings(func(k string) string {
+			if k == "SVINIT_STOP_DELAY" {
+				return v
+			}
+			return ""
+		})
+		if err != nil || s.StopDelay != want {
+			t.Errorf("SVINIT_STOP_DELAY=%q: %v, %v; want %v", v, s.StopDelay, err, want)
+		}
+	}
+	_, err := LoadSettings(func(k string) string {
+		if k == "SVINIT_STOP_DELAY" {
+			return "later"
+		}
+		return ""
+	})
+	if err == nil || !strings.Contains(err.Error(), `SVINIT_STOP_DELAY="later"`) {
+		t.Errorf("bad SVINIT_STOP_DELAY: %v", err)
 	}
 }
 

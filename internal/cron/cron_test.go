@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"alpine-server/internal/builtin"
+	"alpine-server/internal/jsoncodec"
+	"alpine-server/internal/jsoncodec/jsontest"
 )
 
 func TestEveryMinute(t *testing.T) {
@@ -247,7 +249,7 @@ func TestClockStepsBack(t *testing.T) {
 	h.waitSpawns(1)
 	h.exit(0, 0)
 	// The timer runs out (Go timers are monotonic) while the wall clock went back.
-	h.clock.jump(time.Date(2024, 1, 15, 11, 0, 0, 0, time.UTC))
+	h.clock.Jump(time.Date(2024, 1, 15, 11, 0, 0, 0, time.UTC))
 	h.waitLog("clock went back")
 	h.at(11, 1, 0)
 	h.waitSpawns(2)
@@ -265,10 +267,20 @@ func TestStatusJSON(t *testing.T) {
 	}
 	want := `{"dir":"` + h.dir + `","jobs":[{"user":"root","file":"` + filepath.Join(h.dir, "root") +
 		`","line":1,"schedule":"*/15 * * * *","command":"report","last_run":"2024-01-15T12:15:00Z",` +
-		`"last_exit":2,"next_run":"2024-01-15T12:30:00Z"}]}`
+		`"last_exit":2,"last_duration":0,"id":"fef6e4fa","runs":1,"failures":1,"next_run":"2024-01-15T12:30:00Z"}]}`
 	if string(b) != want {
 		t.Errorf("status\n got %s\nwant %s", b, want)
 	}
+	if got := jsoncodec.Encode(h.cron.Status()); string(got) != want {
+		t.Errorf("status by hand\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestStatusAppendJSONCoversEveryField: the hand encoding of cron's status
+// is encoding/json's, with every field set and with none.
+func TestStatusAppendJSONCoversEveryField(t *testing.T) {
+	jsontest.Same(t, StatusReport{})
+	jsontest.Same(t, StatusReport{Dir: "d", Jobs: []JobStatus{{}}})
 }
 
 func TestReadyWithoutCrontabs(t *testing.T) {

@@ -53,7 +53,7 @@ func (d *decoder) checkReady(s *Service) {
 	case s.Oneshot && s.Ready.Kind != ReadyStarted:
 		d.errorf(line, "ready: a oneshot is ready when it exits 0; only ready.timeout applies, not a %s probe", s.Ready.Kind)
 	case !s.Oneshot && s.Ready.Kind == ReadyStarted:
-		d.errorf(line, "ready: want one of tcp, http, exec, file")
+		d.errorf(line, "ready: want one of tcp, http, exec, file, notify, fd")
 	}
 }
 
@@ -191,6 +191,7 @@ func hashService(s *Service) (string, error) {
 	put(s.StopSignal.String(), s.StopTimeout.String(), b(s.Essential), s.Log)
 	r := s.Ready
 	put(string(r.Kind), r.Addr, r.HostPort, r.Path, r.Interval.String(), r.Timeout.String())
+	put(healthHash(s)...)
 	for _, list := range [][]string{s.Command, s.DependsOn, r.Exec} {
 		put(strconv.Itoa(len(list)))
 		put(list...)
