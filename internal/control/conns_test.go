@@ -54,6 +54,9 @@ func TestServerIdleClientsDoNotDelayOthers(t *testing.T) {
 	if err := decodeLine(conns[0], &dropped); err != nil || !strings.Contains(dropped.Error, "dropped") {
 		t.Errorf("the idlest connection got %+v, %v; want an error saying it was dropped", dropped, err)
 	}
+	if resp, err := parseResponse(droppedLine); err != nil || resp.OK || resp.Error != errDropped {
+		t.Errorf("sv reads the dropped answer as %+v, %v", resp, err)
+	}
 	newest := conns[idle-1]
 	newest.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 	if n, err := newest.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {

@@ -219,7 +219,10 @@ func (s *server) admit(c *conn) bool {
 
 // droppedLine is the answer to a connection dropped while idle, encoded
 // once: a flood of drops costs no goroutine and no allocation each.
-var droppedLine = []byte(`{"ok":false,"error":"` + errDropped + `"}` + "\n")
+var droppedLine = func() []byte {
+	b, _ := encodeResponse(&Response{Error: errDropped})
+	return append(b, '\n')
+}()
 
 // drop closes an idle connection, telling its client why. Its socket has
 // sent nothing and been sent nothing, so a non-blocking write of one short
