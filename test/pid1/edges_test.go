@@ -243,3 +243,26 @@ func vmRSS(t *testing.T, pid int) int {
 	t.Fatalf("no VmRSS for pid %d", pid)
 	return 0
 }
+
+// TestSvinitCheckOnAnUnreadableServicesFolder: one line naming the folder
+// and what to do (run as nobody: root reads any folder).
+func TestSvinitCheckOnAnUnreadableServicesFolder(t *testing.T) {
+	t.Parallel()
+	needPID1(t) // root, to run check as another user
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} { // t.TempDir's are 0700
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	services := filepath.Join(dir, "services")
+	if err := os.Mkdir(services, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=/usr/bin:/bin", "SVINIT_STARTUP_DIR=" + filepath.Join(dir, "startup.d"), "SVINIT_SHUTDOWN_DIR=" + filepath.Join(dir, "shutdown.d")}
+	_, errOut, code := runBinary(t, env, &syscall.Credential{Uid: 65534, Gid: 65534}, "check", "--services", services)
+	want := "services folder " + services + ": cannot read it: permission denied; point SVINIT_SERVICES_DIR"
+	if code != 1 || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 2 {
+		t.Errorf("svinit check as nobody: exit %d %q; want 1 and one line starting %q", code, errOut, want)
+	}
+}
