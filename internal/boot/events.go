@@ -240,7 +240,7 @@ func (l *bootLoop) stop(r stopReq) (code int, stop bool) {
 	}
 	l.stopCode = r.code
 	l.delay = time.After(s.set.StopDelay)
-	s.drain()
+	s.sup.Drain() // `sv check` fails while everything keeps running
 	s.log.Infof("%s; services marked not ready, shutting down in %s (SVINIT_STOP_DELAY; then SVINIT_SHUTDOWN_TIMEOUT=%s)",
 		r.why, s.set.StopDelay, s.set.ShutdownTimeout)
 	return 0, false
