@@ -88,6 +88,9 @@ func TestSvShutdownDuringStartupScript(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "booting") {
 		t.Errorf("sv status during startup scripts: exit %d, %q; want an error saying svinit is booting", code, out)
 	}
+	if out, code := b.sv("reload"); code == 0 || !strings.Contains(out, "reload: services are not loaded yet") {
+		t.Errorf("sv reload during startup scripts: exit %d, %q", code, out)
+	}
 	if out, code := b.sv("shutdown"); code != 0 {
 		t.Fatalf("sv shutdown: exit %d: %s", code, out)
 	}
