@@ -62,6 +62,7 @@ type stopReq struct {
 
 // Run boots svinit with an optional main command and returns the exit code.
 func Run(main []string) int {
+	tuneRuntime()
 	set, err := LoadSettings(os.Getenv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "svinit: %v\n", err)
@@ -161,6 +162,6 @@ func (s *svinit) trimWhenSettled(ctx context.Context) {
 	defer cancel()
 	_ = s.sup.WaitReady(wctx, s.sup.AutoStart())
 	if ctx.Err() == nil {
-		s.log.Debugf("paged out %d KiB of svinit's own binary", trimBinaryPages()/1024)
+		s.log.Debugf("paged out %d KiB of svinit's own binary", trimBinaryPages(ctx)/1024)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"alpine-server/internal/builtin"
 	"alpine-server/internal/clock"
+	"alpine-server/internal/jsoncodec"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/plan"
@@ -52,7 +53,16 @@ func (f *fake) Run(ctx context.Context, ready func()) error {
 }
 
 func (f *fake) Signal(sig syscall.Signal) { f.journal.add("signal " + f.name + " " + sig.String()) }
-func (f *fake) Status() any               { return map[string]string{"fake": f.name} }
+func (f *fake) Status() jsoncodec.Value   { return fakeStatus(f.name) }
+
+// fakeStatus is a built-in's status: {"fake":NAME}.
+type fakeStatus string
+
+func (s fakeStatus) AppendJSON(w *jsoncodec.Writer) {
+	w.Open()
+	w.String("fake", string(s), jsoncodec.Always)
+	w.Close()
+}
 
 type journal struct {
 	mu      sync.Mutex
@@ -270,8 +280,8 @@ func TestBuiltinStopStartSignalAndDetail(t *testing.T) {
 		t.Errorf("HUP did not reach the built-in: %v", h.journal.list())
 	}
 	st, _ := h.sup.Status([]string{"syslog"})
-	if st[0].Detail == nil {
-		t.Errorf("no built-in detail in status")
+	if got := string(st[0].Detail); got != `{"fake":"syslog"}` {
+		t.Errorf("built-in detail in status %s, want {\"fake\":\"syslog\"}", got)
 	}
 	if r := h.do(VerbStop, "syslog"); r[0].Err != nil {
 		t.Fatalf("stop: %+v", r)

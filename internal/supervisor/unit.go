@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"alpine-server/internal/jsoncodec"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/reaper"
@@ -31,10 +32,10 @@ type Status struct {
 	Starts     int  // spawns, for sv restart -w
 	Failures   int  // failures within the fatal window
 	LastExit   *ExitInfo
-	RetryAt    time.Time // in Backoff: when it starts again
-	Text       string    // the service's own status text (notify STATUS=); "" for none
-	Skipped    string    // why it cannot run as svinit's user; "" = not skipped
-	Detail     any       // a built-in's Status, for --json
+	RetryAt    time.Time     // in Backoff: when it starts again
+	Text       string        // the service's own status text (notify STATUS=); "" for none
+	Skipped    string        // why it cannot run as svinit's user; "" = not skipped
+	Detail     jsoncodec.Raw // a built-in's Status as JSON, for --json
 }
 
 // ExitInfo is the last exit of a service's main process.
@@ -84,7 +85,7 @@ type unit struct {
 	stdio     [3]uintptr
 	pipes     *logmux.Pipes // nil for inherit and discard
 
-	detail atomic.Pointer[func() any] // a built-in's Status, for --json
+	detail atomic.Pointer[func() jsoncodec.Value] // a built-in's Status, for --json
 
 	mu sync.Mutex
 	st Status
@@ -197,7 +198,7 @@ func (u *unit) publish() {
 func (u *unit) snapshot() Status {
 	st := u.status()
 	if d := u.detail.Load(); d != nil {
-		st.Detail = (*d)()
+		st.Detail = jsoncodec.Encode((*d)())
 	}
 	return st
 }

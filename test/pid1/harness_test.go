@@ -108,9 +108,11 @@ func boot(t *testing.T, s spec) *box {
 	for f, c := range s.shutdown {
 		writeFile(t, filepath.Join(dir, "shutdown.d", f), c, true)
 	}
-	// svinit as PID 1 writes /etc/profile.d/container_environment.sh (SPEC
-	// §7): a bind mount in the box's own mount namespace sends it to the
-	// test's folder instead of the host's /etc. exec keeps svinit PID 1.
+	// SVINIT_ENV_FILE is set below, so svinit writes no profile script
+	// (SPEC §7, TestNoProfileFileWithEnvFile); tests that set
+	// SVINIT_PROFILE_FILE=/etc/profile.d/... still land in the test's
+	// folder through this bind mount in the box's own mount namespace,
+	// which also guards the host's /etc. exec keeps svinit PID 1.
 	procFlag := "--mount-proc"
 	if s.hostProc {
 		procFlag = "--mount" // still a private mount namespace for the profile's bind mount
