@@ -234,7 +234,7 @@ func (s *server) drop(c *conn) {
 	delete(s.conns, c)
 	s.drops++
 	if now := time.Now(); now.Sub(s.lastWarn) >= time.Minute {
-		s.log.Warnf("control: %d connections open, the limit; dropping the idlest (%d so far)", s.maxOpen, s.drops)
+		s.log.Warnf("control: %d connections open, the limit; dropping the idlest (%d since the last such warning)", s.maxOpen, s.drops)
 		s.lastWarn, s.drops = now, 0
 	}
 	s.mu.Unlock()
