@@ -1,16 +1,8 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,6 +10,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"alpine-server/test/promtest"
 )
 
 // TestDebianNotifyAndPrometheus: examples/debian with PostgreSQL and redis
@@ -74,7 +68,15 @@ func TestDebianNotifyAndPrometheus(t *testing.T) {
 			}
 		}
 	})
-	t.Run("scraped by prometheus", func(t *testing.T) { prometheusQuery(t, addr, []string{"postgres", "redis", "app"}) })
+	t.Run("scraped by prometheus", func(t *testing.T) {
+		services := []string{"postgres", "redis", "app"}
+		got := promtest.Scrape(t, promtest.Binary(t, s.repo), addr, "svinit_service_up", services)
+		for _, n := range services {
+			if got[n] != "1" {
+				t.Errorf("prometheus: svinit_service_up{service=%q} = %q; all: %v", n, got[n], got)
+			}
+		}
+	})
 }
 
 // scrape is the body of GET /metrics at addr.
@@ -92,75 +94,4 @@ func scrape(t *testing.T, addr string) string {
 			strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4")
 	})
 	return string(body)
-}
-
-// prometheusQuery runs Debian's prometheus (scripts/test-deps unpacks it
-// into bin/deps) on loopback, scraping target, until a query for
-// svinit_service_up returns each of services at 1.
-func prometheusQuery(t *testing.T, target string, services []string) {
-	t.Helper()
-	prom, err := exec.LookPath("prometheus")
-	if err != nil {
-		prom, _ = filepath.Abs("../../bin/deps/prometheus")
-		if _, err := os.Stat(prom); err != nil {
-			t.Skip("needs Debian's prometheus (scripts/test-deps unpacks it into bin/deps)")
-		}
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	conf := fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: svinit\n    static_configs:\n      - targets: ['%s']\n", target)
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	web := freeLoopback(t)
-	cmd := exec.Command(prom, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+web, "--log.level=warn")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	query := "http://" + web + "/api/v1/query?query=" + url.QueryEscape("svinit_service_up")
-	var got map[string]string
-	waitFor(t, "prometheus to have scraped svinit", time.Minute, func() bool {
-		resp, err := http.Get(query)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var r struct {
-			Data struct {
-				Result []struct {
-					Metric map[string]string `json:"metric"`
-					Value  [2]any            `json:"value"`
-				} `json:"result"`
-			} `json:"data"`
-		}
-		if json.NewDecoder(resp.Body).Decode(&r) != nil {
-			return false
-		}
-		got = map[string]string{}
-		for _, s := range r.Data.Result {
-			got[s.Metric["service"]], _ = s.Value[1].(string)
-		}
-		for _, n := range services {
-			if got[n] != "1" {
-				return false
-			}
-		}
-		return true
-	})
-	t.Logf("prometheus: svinit_service_up %v", got)
-}
-
-// freeLoopback is 127.0.0.1:PORT with a port nobody listens on right now.
-func freeLoopback(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
