@@ -7,7 +7,6 @@ import (
 
 	"alpine-server/internal/builtin"
 	"alpine-server/internal/cron"
-	"alpine-server/internal/logmux"
 	"alpine-server/internal/reaper"
 	"alpine-server/internal/syslogd"
 )
@@ -50,43 +49,27 @@ func (s *svinit) cronSpawner(d builtin.Deps) cron.SpawnFunc {
 		if err != nil {
 			return nil, err
 		}
-		source := "cron/" + j.User
-		out, errp, err := s.jobPipes(source, d.Format)
+		pipes, err := s.mux.PipePair("cron/"+j.User, d.Format)
 		if err != nil {
 			return nil, err
 		}
-		defer out.Close()
-		defer errp.Close()
-		null, err := os.Open(os.DevNull)
+		// Each job has its own pipes: closing svinit's ends right after
+		// the fork lets its last line out as soon as it exits.
+		defer pipes.Close()
+		null, err := s.reap.Null()
 		if err != nil {
 			return nil, err
 		}
-		defer null.Close()
-		sys := &syscall.SysProcAttr{Setpgid: true, Credential: cred.ForChild()}
-		c, err := s.reap.Start(j.Shell, []string{j.Shell, "-c", j.Command}, &syscall.ProcAttr{
-			Dir: jobDir(cred.Home), Env: j.Env, Files: []uintptr{null.Fd(), out.W.Fd(), errp.W.Fd()}, Sys: sys,
+		out, errw := pipes.Fds()
+		c, err := s.reap.Launch(reaper.Spec{
+			Argv: []string{j.Shell, "-c", j.Command}, Dir: jobDir(cred.Home), Env: j.Env,
+			Cred: cred.ForChild(), Files: []uintptr{null, out, errw},
 		})
 		if err != nil {
 			return nil, err
 		}
 		return newJobProcess(c), nil
 	}
-}
-
-// jobPipes gives each job its own pipes: closing svinit's ends right after
-// the fork lets each job's last line out as soon as it exits.
-func (s *svinit) jobPipes(source string, f logmux.Format) (*logmux.Pipe, *logmux.Pipe, error) {
-	s.mux.Register(source)
-	out, err := s.mux.Pipe(source, logmux.Stdout, f)
-	if err != nil {
-		return nil, nil, err
-	}
-	errp, err := s.mux.Pipe(source, logmux.Stderr, f)
-	if err != nil {
-		out.Close()
-		return nil, nil, err
-	}
-	return out, errp, nil
 }
 
 // jobProcess adapts a reaper.Child to cron.Process.

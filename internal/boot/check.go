@@ -39,6 +39,7 @@ func check(root, servicesDir string, getenv func(string) string, stdout, stderr 
 	if p != nil {
 		for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 			svc := p.Services[name]
+			problems = append(problems, svc.PathProblems()...)
 			if svc.Builtin == "cron" {
 				problems = append(problems, checkCrontabs(svc.Environment)...)
 			}
@@ -50,7 +51,9 @@ func check(root, servicesDir string, getenv func(string) string, stdout, stderr 
 		problems = append(problems, unjoin(err)...)
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
+		if !slices.ContainsFunc(problems, func(e error) bool { return e.Error() == w }) {
+			fmt.Fprintf(stderr, "warning: %s\n", w) // a path problem is an error here
+		}
 	}
 	for _, e := range problems {
 		fmt.Fprintf(stderr, "%v\n", e)

@@ -1,13 +1,6 @@
 package boot
 
-import (
-	"context"
-	"syscall"
-
-	"golang.org/x/sys/unix"
-
-	"alpine-server/internal/reaper"
-)
+import "alpine-server/internal/reaper"
 
 // mainCmd is the optional command after `--`: its exit is the container's.
 type mainCmd struct {
@@ -16,43 +9,18 @@ type mainCmd struct {
 	exit   reaper.Exit
 }
 
-// startMain waits for the auto-start services to be ready (bounded by
-// SVINIT_WAIT_READY_TIMEOUT), then runs argv with svinit's stdin, stdout and
-// stderr in its own process group. On a terminal, that group becomes the
-// foreground group, so `docker run -it image sh` gets a working TTY (job
-// control, Ctrl-C to the shell, not to svinit).
-func (s *svinit) startMain(ctx context.Context, argv []string) (*mainCmd, error) {
-	if t := s.set.WaitReadyTimeout; t > 0 {
-		wctx, cancel := context.WithTimeout(ctx, t)
-		err := s.sup.WaitReady(wctx, s.sup.AutoStart())
-		cancel()
-		if err != nil {
-			s.log.Warnf("services not ready (%v); starting the main command anyway", err)
-		}
-	}
-	env := s.environ()
-	path, err := reaper.LookPath(argv[0], env)
-	if err != nil {
-		return nil, err
-	}
-	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{0, 1, 2}, Sys: &syscall.SysProcAttr{Setpgid: true}}
-	if isTerminal(0) {
-		attr.Sys.Foreground, attr.Sys.Ctty = true, 0
-	}
-	c, err := s.reap.Start(path, argv, attr)
-	if err != nil && attr.Sys.Foreground {
-		// stdin is a terminal but not ours to hand over (no controlling tty).
-		attr.Sys.Foreground = false
-		c, err = s.reap.Start(path, argv, attr)
-	}
+// startMain runs argv with svinit's stdin, stdout and stderr in its own
+// process group. On a terminal, that group becomes the foreground group, so
+// `docker run -it image sh` gets a working TTY (job control, Ctrl-C to the
+// shell, not to svinit). The boot loop calls it once the services are
+// ready or SVINIT_WAIT_READY_TIMEOUT is over, never after a stop was asked.
+func (s *svinit) startMain(argv []string) (*mainCmd, error) {
+	c, err := s.reap.Launch(reaper.Spec{
+		Argv: argv, Env: s.environ(), Files: []uintptr{0, 1, 2}, Foreground: true,
+	})
 	if err != nil {
 		return nil, err
 	}
 	s.log.Debugf("main command started (pid %d)", c.Pid)
 	return &mainCmd{child: c}, nil
-}
-
-func isTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
 }

@@ -77,10 +77,3 @@ func (s *svinit) reload() error {
 	s.sup.SignalBuiltins(syscall.SIGHUP) // cron re-reads its crontabs
 	return nil
 }
-
-func (s *svinit) reloadAndLog() {
-	s.log.Infof("reloading services")
-	if err := s.reload(); err != nil {
-		s.log.Errorf("%v", err)
-	}
-}

@@ -33,6 +33,9 @@ type Settings struct {
 	ProfileFile      string
 	ProfileFileSet   bool // SVINIT_PROFILE_FILE was given ("" ProfileFile: none, SPEC §7)
 	Secrets          envsnap.Secrets
+
+	// boot (helper "boot"): the pre-stop delay of the first TERM
+	StopDelay time.Duration // SVINIT_STOP_DELAY
 }
 
 // LoadSettings reads the settings from getenv; every bad value is reported
@@ -71,6 +74,8 @@ func loadSettings(getenv func(string) string, root string) (*Settings, error) {
 	bad("SVINIT_WAIT_READY_TIMEOUT", err)
 	s.ShutdownTimeout, err = parseDuration(getenv("SVINIT_SHUTDOWN_TIMEOUT"), 9*time.Second)
 	bad("SVINIT_SHUTDOWN_TIMEOUT", err)
+	s.StopDelay, err = parseDuration(getenv("SVINIT_STOP_DELAY"), 0)
+	bad("SVINIT_STOP_DELAY", err)
 	s.LogFormat, err = logmux.ParseFormat(or(getenv("SVINIT_LOG_FORMAT"), "prefix"))
 	if err == nil && (s.LogFormat == logmux.Inherit || s.LogFormat == logmux.Discard) {
 		err = errors.New("want prefix, plain or json")
@@ -115,17 +120,28 @@ func parseBool(v string) (bool, error) {
 	return false, errors.New("want 0 or 1")
 }
 
-// parseDuration accepts Go durations ("9s", "500ms") and plain seconds ("9").
+// maxDuration bounds every SVINIT_* duration: a year is beyond any sane
+// timeout, and far from time.Duration's overflow (292 years), which
+// "inf" or "1e300" seconds used to reach as a negative deadline.
+const maxDuration = 365 * 24 * time.Hour
+
+// parseDuration accepts Go durations ("9s", "500ms") and plain seconds
+// ("9", "2.5"), from 0 to maxDuration.
 func parseDuration(v string, def time.Duration) (time.Duration, error) {
 	if v == "" {
 		return def, nil
 	}
-	if n, err := strconv.ParseFloat(v, 64); err == nil && n >= 0 {
+	bad := errors.New("want a duration such as 9s or 500ms, from 0 to 8760h")
+	if n, err := strconv.ParseFloat(v, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		// NaN and ±Inf fail the range test too.
+		if !(n >= 0 && n <= maxDuration.Seconds()) {
+			return 0, bad
+		}
 		return time.Duration(n * float64(time.Second)), nil
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
-		return 0, errors.New("want a duration such as 9s or 500ms")
+	if err != nil || d < 0 || d > maxDuration {
+		return 0, bad
 	}
 	return d, nil
 }

@@ -35,6 +35,8 @@ func TestParseArgs(t *testing.T) {
 		{args: []string{"-w", "4", "wait", "web"}, want: Request{Verb: "wait", Names: []string{"web"}, Wait: 4}},
 		{args: []string{"pause", "web"}, want: Request{Verb: "pause", Names: []string{"web"}}},
 		{args: []string{"shutdown"}, want: Request{Verb: "shutdown"}},
+		{args: []string{"shutdown", "--now"}, want: Request{Verb: "shutdown", Now: true}},
+		{args: []string{"metrics"}, want: Request{Verb: "metrics"}},
 	}
 	for _, tt := range tests {
 		inv, err := parseArgs(tt.args, env(tt.svwait))
@@ -68,6 +70,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"-h"}, "", "help"},
 		{[]string{"--help", "status"}, "", "help"},
 		{[]string{"help"}, "", "help"},
+		{[]string{"shutdown", "--now", "x"}, "", "shutdown takes no service names"},
+		{[]string{"status", "--now"}, "", `invalid service name "--now"`},
+		{[]string{"metrics", "web"}, "", "metrics takes no service names"},
 	}
 	for _, tt := range tests {
 		_, err := parseArgs(tt.args, env(tt.svwait))
@@ -88,7 +93,7 @@ func env(svwait string) func(string) string {
 }
 
 func sameRequest(a, b Request) bool {
-	return a.Verb == b.Verb && slices.Equal(a.Names, b.Names) && a.Wait == b.Wait
+	return a.Verb == b.Verb && slices.Equal(a.Names, b.Names) && a.Wait == b.Wait && a.Now == b.Now
 }
 
 // secs hides the seconds in status lines, which depend on the clock.
@@ -126,6 +131,8 @@ func TestSvMain(t *testing.T) {
 		{[]string{"wait", "web"}, 0, "", "", Request{Verb: "wait", Names: []string{"web"}, Wait: 30}},
 		{[]string{"reload"}, 0, "", "", Request{Verb: "reload"}},
 		{[]string{"shutdown"}, 0, "", "", Request{Verb: "shutdown"}},
+		{[]string{"shutdown", "--now"}, 0, "", "", Request{Verb: "shutdown", Now: true}},
+		{[]string{"metrics"}, 0, "svinit_up 1\n", "", Request{Verb: "metrics"}},
 	}
 	for _, sig := range []string{"hup", "term", "kill", "int", "usr1", "usr2", "alarm", "quit", "cont", "pause"} {
 		tests = append(tests, struct {

@@ -48,6 +48,9 @@ func (f *fakeHandler) Handle(ctx context.Context, req Request) Response {
 		names = []string{"ssh", "web"}
 	}
 	resp := Response{OK: true}
+	if req.Verb == "metrics" {
+		resp.Text = "svinit_up 1\n"
+	}
 	for _, n := range names {
 		if n == "block" {
 			<-ctx.Done()

@@ -5,16 +5,14 @@
 package control
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"regexp"
 	"syscall"
 	"time"
+
+	"alpine-server/internal/jsoncodec"
+	"alpine-server/internal/manifest"
 )
 
 // MaxRequestBytes bounds one request line (the newline included): a client
@@ -27,9 +25,10 @@ const MaxWait = 24 * 60 * 60
 
 // Request is what `sv` sends: one JSON object on one line.
 type Request struct {
-	Verb  string   `json:"verb"`            // status start stop restart once hup ... check wait reload shutdown
+	Verb  string   `json:"verb"`            // status start stop restart once hup ... check wait reload shutdown metrics
 	Names []string `json:"names,omitempty"` // services the verb applies to
 	Wait  float64  `json:"wait,omitempty"`  // seconds: -w for start/stop/restart, -t for wait (0 = don't wait)
+	Now   bool     `json:"now,omitempty"`   // shutdown only: skip SVINIT_STOP_DELAY (sv shutdown --now)
 }
 
 // Response is svinit's answer: one JSON object on one line.
@@ -38,6 +37,7 @@ type Response struct {
 	Error    string          `json:"error,omitempty"`    // whole-request failure (usage, permission)
 	Services []ServiceStatus `json:"services,omitempty"` // state after the verb, one per name (all for status)
 	Results  []Result        `json:"results,omitempty"`  // per-name outcome of a verb
+	Text     string          `json:"text,omitempty"`     // pre-formatted output printed as is (metrics)
 }
 
 // Result is the outcome of a verb for one named service.
@@ -56,20 +56,22 @@ type ExitInfo struct {
 
 // ServiceStatus is the state of one service as `sv status` shows it.
 type ServiceStatus struct {
-	Name       string    `json:"name"`
-	State      string    `json:"state"` // run | down | starting | stopping | backoff | fatal | finish
-	Pid        int       `json:"pid,omitempty"`
-	Builtin    bool      `json:"builtin,omitempty"`
-	Oneshot    bool      `json:"oneshot,omitempty"`
-	Since      time.Time `json:"since"`
-	Ready      bool      `json:"ready"`
-	WantUp     bool      `json:"want_up"`
-	NormallyUp bool      `json:"normally_up"` // auto_start
-	Restarts   int       `json:"restarts"`
-	LastExit   *ExitInfo `json:"last_exit,omitempty"`
-	RestartIn  float64   `json:"restart_in,omitempty"` // seconds, in backoff
-	Failures   int       `json:"failures,omitempty"`   // failures within the fatal window
-	Detail     any       `json:"detail,omitempty"`     // builtin Status() (cron jobs)
+	Name       string        `json:"name"`
+	State      string        `json:"state"` // run | down | starting | stopping | backoff | fatal | finish
+	Pid        int           `json:"pid,omitempty"`
+	Builtin    bool          `json:"builtin,omitempty"`
+	Oneshot    bool          `json:"oneshot,omitempty"`
+	Since      time.Time     `json:"since"`
+	Ready      bool          `json:"ready"`
+	WantUp     bool          `json:"want_up"`
+	NormallyUp bool          `json:"normally_up"` // auto_start
+	Restarts   int           `json:"restarts"`
+	LastExit   *ExitInfo     `json:"last_exit,omitempty"`
+	RestartIn  float64       `json:"restart_in,omitempty"`  // seconds, in backoff
+	Failures   int           `json:"failures,omitempty"`    // failures within the fatal window
+	Health     string        `json:"health,omitempty"`      // "", "healthy" or "unhealthy" (services with health:)
+	StatusText string        `json:"status_text,omitempty"` // the last STATUS= line of a notify service
+	Detail     jsoncodec.Raw `json:"detail,omitempty"`      // a built-in's Status() as JSON (cron jobs)
 }
 
 // Peer is the client process at the other end of a connection, as the kernel
@@ -124,6 +126,7 @@ var verbs = map[string]verb{
 	"once":     {names: namesRequired, mutate: true},
 	"reload":   {names: namesNone, mutate: true},
 	"shutdown": {names: namesNone, mutate: true},
+	"metrics":  {names: namesNone},
 	"hup":      {names: namesRequired, mutate: true, signal: syscall.SIGHUP},
 	"term":     {names: namesRequired, mutate: true, signal: syscall.SIGTERM},
 	"kill":     {names: namesRequired, mutate: true, signal: syscall.SIGKILL},
@@ -163,9 +166,6 @@ func Mutates(v string) bool {
 	return !ok || r.mutate
 }
 
-// nameRE is the service name rule of SPEC §4.
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
 // Normalize canonicalizes req.Verb and checks the request as the server
 // will: known verb, names where the verb needs them and none where it takes
 // none, valid names, a sane wait.
@@ -182,28 +182,27 @@ func Normalize(req Request) (Request, error) {
 		return req, fmt.Errorf("%s takes no service names", c)
 	}
 	for _, n := range req.Names {
-		if !nameRE.MatchString(n) {
+		if !manifest.ValidName(n) {
 			return req, fmt.Errorf("invalid service name %q", n)
 		}
 	}
 	if math.IsNaN(req.Wait) || req.Wait < 0 || req.Wait > MaxWait {
 		return req, fmt.Errorf("wait %v out of range (0 to %d seconds)", req.Wait, MaxWait)
 	}
+	if req.Now && c != "shutdown" {
+		return req, fmt.Errorf("now is only for shutdown, not %s", c)
+	}
 	return req, nil
 }
 
 // decodeRequest parses and validates one request line as the server
-// receives it. Unknown fields and trailing data are errors so that a typo
-// in a hand-written request is not silently ignored.
+// receives it. Keys are exact; unknown and duplicate keys and trailing data
+// are errors, so that a typo in a hand-written request is reported, never
+// ignored or overridden.
 func decodeRequest(line []byte) (Request, error) {
-	var req Request
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	req, err := parseRequest(line)
+	if err != nil {
 		return req, fmt.Errorf("invalid request: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return req, errors.New("invalid request: data after the JSON object")
 	}
 	return Normalize(req)
 }

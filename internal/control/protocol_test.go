@@ -47,6 +47,9 @@ func TestNormalize(t *testing.T) {
 		{Request{Verb: "start", Names: []string{"Web"}}, "", `invalid service name "Web"`},
 		{Request{Verb: "start", Names: []string{""}}, "", `invalid service name ""`},
 		{Request{Verb: "start", Names: []string{"a"}, Wait: MaxWait + 1}, "", "wait 86401 out of range (0 to 86400 seconds)"},
+		{Request{Verb: "shutdown", Now: true}, "shutdown", ""},
+		{Request{Verb: "metrics"}, "metrics", ""},
+		{Request{Verb: "stop", Names: []string{"a"}, Now: true}, "", "now is only for shutdown, not stop"},
 	}
 	for _, tt := range tests {
 		got, err := Normalize(tt.in)
@@ -67,7 +70,7 @@ func TestMutates(t *testing.T) {
 		}
 	}
 	slices.Sort(reads)
-	if want := []string{"check", "status", "wait"}; !slices.Equal(reads, want) {
+	if want := []string{"check", "metrics", "status", "wait"}; !slices.Equal(reads, want) {
 		t.Errorf("read-only verbs %v, want %v", reads, want)
 	}
 	if !Mutates("bogus") {

@@ -4,7 +4,6 @@ import (
 	"alpine-server/internal/sockfile"
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -279,10 +278,10 @@ func cancelOnHangup(c *net.UnixConn, cancel context.CancelFunc) {
 // reply writes resp as one line within the write deadline.
 func (s *server) reply(c *net.UnixConn, p Peer, resp Response) {
 	resp.OK = resp.OK && resp.Error == ""
-	b, err := json.Marshal(resp)
+	b, err := encodeResponse(&resp)
 	if err != nil {
 		s.log.Warnf("control: %s: encode response: %v", p, err)
-		b, _ = json.Marshal(Response{Error: "encode response: " + err.Error()})
+		b, _ = encodeResponse(&Response{Error: "encode response: " + err.Error()})
 	}
 	err = c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	if err == nil {

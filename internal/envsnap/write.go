@@ -124,11 +124,16 @@ func fillFile(f *os.File, data []byte, mode os.FileMode) error {
 
 // ParseMode parses an octal permission mode such as "0400" or "0444"
 // (SVINIT_ENV_MODE). Only permission bits are allowed: a setuid or sticky
-// bit on an env file is always a mistake.
+// bit on an env file is always a mistake. A group- or world-writable mode
+// is refused: the files carry secrets, and whoever may write them decides
+// what every login shell runs.
 func ParseMode(s string) (os.FileMode, error) {
 	n, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || n > 0o777 {
 		return 0, fmt.Errorf("invalid mode %q: want octal permissions such as 0400 or 0444", s)
+	}
+	if n&0o022 != 0 {
+		return 0, fmt.Errorf("invalid mode %q: group- or world-writable, so others could rewrite the environment; use 0400 or 0444", s)
 	}
 	return os.FileMode(n), nil
 }

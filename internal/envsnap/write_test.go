@@ -170,7 +170,7 @@ func TestParseMode(t *testing.T) {
 		wantErr bool
 	}{
 		{"0400", 0o400, false}, {"0444", 0o444, false}, {"644", 0o644, false}, {"0", 0, false},
-		{"0777", 0o777, false}, {"4755", 0, true}, {"0800", 0, true}, {"", 0, true},
+		{"0777", 0, true}, {"0666", 0, true}, {"0620", 0, true}, {"0602", 0, true}, {"0640", 0o640, false}, {"4755", 0, true}, {"0800", 0, true}, {"", 0, true},
 		{"rw-r--r--", 0, true}, {"-1", 0, true}, {"0o400", 0, true},
 	}
 	for _, tt := range tests {

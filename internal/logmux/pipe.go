@@ -145,3 +145,40 @@ func CloseAndDrain(deadline time.Time, pipes ...*Pipe) bool {
 	}
 	return true
 }
+
+// Pipes are a child's stdout and stderr pipes into the mux, one source.
+type Pipes struct{ out, err *Pipe }
+
+// PipePair registers source and makes its stdout and stderr pipes (see
+// Pipe for how lines are read). Inherit needs no pipe and is an error.
+func (m *Mux) PipePair(source string, f Format) (*Pipes, error) {
+	m.Register(source)
+	out, err := m.Pipe(source, Stdout, f)
+	if err != nil {
+		return nil, err
+	}
+	errp, err := m.Pipe(source, Stderr, f)
+	if err != nil {
+		out.Close()
+		return nil, err
+	}
+	return &Pipes{out: out, err: errp}, nil
+}
+
+// Fds are the write ends, for the child's fds 1 and 2.
+func (p *Pipes) Fds() (out, err uintptr) { return p.out.W.Fd(), p.err.W.Fd() }
+
+// Close closes svinit's write ends at once; the readers go on until every
+// child holding them has exited. Call it right after the fork when the
+// pipes serve one child (a cron job), so its last line comes out at its
+// exit.
+func (p *Pipes) Close() {
+	p.out.Close()
+	p.err.Close()
+}
+
+// CloseAndDrain closes svinit's write ends and waits until deadline for
+// the last lines (see CloseAndDrain).
+func (p *Pipes) CloseAndDrain(deadline time.Time) {
+	CloseAndDrain(deadline, p.out, p.err)
+}

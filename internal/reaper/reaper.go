@@ -48,6 +48,7 @@ type Reaper struct {
 	log     func(format string, args ...any)
 	sigchld chan os.Signal
 	orphans atomic.Uint64
+	null    nullFile // Null's shared /dev/null
 
 	mu      sync.Mutex
 	owners  map[int]chan Exit

@@ -93,37 +93,30 @@ func (r *Runner) RunDir(ctx context.Context, dir, label string, keepGoing bool) 
 }
 
 func (r *Runner) runOne(ctx context.Context, path, source string) error {
-	r.Mux.Register(source)
-	out, err := r.Mux.Pipe(source, logmux.Stdout, r.Format)
+	pipes, err := r.Mux.PipePair(source, r.Format)
 	if err != nil {
 		return err
 	}
-	defer out.Close()
-	errp, err := r.Mux.Pipe(source, logmux.Stderr, r.Format)
+	null, err := r.Reaper.Null()
 	if err != nil {
-		return err
+		pipes.Close()
+		return fmt.Errorf("%s: %w", source, err)
 	}
-	defer errp.Close()
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		return fmt.Errorf("%s: open %s: %w", source, os.DevNull, err)
-	}
-	defer null.Close()
+	out, errw := pipes.Fds()
 	start := time.Now()
-	c, err := r.Reaper.Start(path, []string{path}, &syscall.ProcAttr{
-		Dir:   filepath.Dir(path),
-		Env:   r.Environ(),
-		Files: []uintptr{null.Fd(), out.W.Fd(), errp.W.Fd()},
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	c, err := r.Reaper.Launch(reaper.Spec{
+		Argv: []string{path}, Dir: filepath.Dir(path), Env: r.Environ(),
+		Files: []uintptr{null, out, errw},
 	})
 	if err != nil {
+		pipes.Close()
 		return fmt.Errorf("%s: %w", source, err)
 	}
 	r.Log.Debugf("%s started (pid %d)", source, c.Pid)
 	e, err := r.wait(ctx, c)
 	// Its last lines before the next script's first (a daemon it left
 	// holding the pipe is not waited for).
-	logmux.CloseAndDrain(time.Now().Add(time.Second), out, errp)
+	pipes.CloseAndDrain(time.Now().Add(time.Second))
 	if err != nil {
 		return fmt.Errorf("%s: %w", source, err)
 	}
@@ -147,12 +140,19 @@ func (r *Runner) wait(ctx context.Context, c *reaper.Child) (reaper.Exit, error)
 	case e := <-c.Done:
 		return e, nil
 	case <-timeout:
-		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		r.kill(c)
 		<-c.Done
 		return reaper.Exit{}, fmt.Errorf("killed after SVINIT_STARTUP_TIMEOUT=%s", r.Timeout)
 	case <-ctx.Done():
-		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		r.kill(c)
 		<-c.Done
 		return reaper.Exit{}, fmt.Errorf("killed: %w", context.Cause(ctx))
+	}
+}
+
+// kill ends the script's process group; ESRCH (already gone) is no error.
+func (r *Runner) kill(c *reaper.Child) {
+	if err := reaper.KillGroup(c.Pid, syscall.SIGKILL); err != nil {
+		r.Log.Warnf("signal SIGKILL to script (pid %d): %v", c.Pid, err)
 	}
 }
