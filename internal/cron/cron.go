@@ -269,6 +269,12 @@ func (j *JobStatus) AppendJSON(w *jsoncodec.Writer) {
 	if j.LastExit != nil {
 		w.Int("last_exit", int64(*j.LastExit), jsoncodec.Always)
 	}
+	if j.Duration != nil {
+		w.Float("last_duration", *j.Duration, jsoncodec.Always)
+	}
+	w.String("id", j.ID, jsoncodec.Always)
+	w.Uint("runs", j.Runs, jsoncodec.Always)
+	w.Uint("failures", j.Failures, jsoncodec.Always)
 	w.String("last_error", j.LastError, jsoncodec.OmitEmpty)
 	if j.NextRun != nil {
 		w.Time("next_run", *j.NextRun)
