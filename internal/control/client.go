@@ -326,6 +326,9 @@ func lines(req Request, resp Response) (out, errs []string) {
 	if req.Verb == "status" {
 		for _, s := range resp.Services {
 			out = append(out, StatusLine(s, now))
+			for _, l := range s.Lines {
+				out = append(out, "  "+printable(l))
+			}
 		}
 	}
 	for _, r := range resp.Results {

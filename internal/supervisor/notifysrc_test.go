@@ -1,0 +1,157 @@
+package supervisor
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"alpine-server/internal/clock"
+)
+
+// sdNotify sends msg to the socket as sd_notify does, then a BARRIER=1 and
+// waits until svinit closes its fd: everything sent before is applied.
+func sdNotify(t *testing.T, path, msg string) {
+	t.Helper()
+	send := func(b string, fds ...int) {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		var oob []byte
+		if len(fds) > 0 {
+			oob = unix.UnixRights(fds...)
+		}
+		if err := unix.Sendmsg(fd, []byte(b), oob, &unix.SockaddrUnix{Name: path}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(msg)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	send("BARRIER=1", int(w.Fd()))
+	w.Close()
+	r.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := r.Read(make([]byte, 1)); err == nil || !strings.Contains(err.Error(), "EOF") {
+		t.Fatalf("barrier after %q: %v", msg, err)
+	}
+}
+
+func newFakeClockSys() (*clock.Fake, *fakeSys) { return clock.NewFake(time.Now()), newFakeSys() }
+
+func envOf(spec []string, key string) string {
+	for _, kv := range spec {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+func TestNotifyOnAFakeClock(t *testing.T) {
+	t.Setenv("NOTIFY_SOCKET", "/run/systemd/notify") // svinit's own, under systemd: never passed on
+	c, sys := newFakeClockSys()
+	sys.self = true
+	h := newHarnessWith(t, harnessOpts{clock: c, sys: sys, environ: os.Environ, services: map[string]string{
+		"web": "command: [sleep, \"100\"]\nready: {notify: systemd, timeout: 10s}\nwatchdog: 2s\n"}})
+	h.waitState("web", Starting, false)
+	sys.mu.Lock()
+	env := sys.specs[0].Env
+	sys.mu.Unlock()
+	socket := envOf(env, "NOTIFY_SOCKET")
+	if socket != filepath.Join(h.sup.cfg.NotifyDir, "web") || envOf(env, "WATCHDOG_USEC") != "2000000" {
+		t.Fatalf("service env: NOTIFY_SOCKET=%q WATCHDOG_USEC=%q", socket, envOf(env, "WATCHDOG_USEC"))
+	}
+	if n := slices.IndexFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "NOTIFY_SOCKET=") }); slices.ContainsFunc(env[n+1:], func(kv string) bool { return strings.HasPrefix(kv, "NOTIFY_SOCKET=") }) {
+		t.Errorf("two NOTIFY_SOCKET in %q", env)
+	}
+
+	// EXTEND_TIMEOUT_USEC pushes ready.timeout (10s) to 30s from now.
+	sdNotify(t, socket, "STATUS=loading\nEXTEND_TIMEOUT_USEC=30000000")
+	c.Add(20 * time.Second)
+	if st := h.sup.unit("web").status(); st.State != Starting || st.Text != "loading" {
+		t.Fatalf("after 20s of an extended start: %s %q", st.State, st.Text)
+	}
+	sdNotify(t, socket, "READY=1\nSTATUS=serving")
+	st := h.waitState("web", Running, true)
+	if st.Text != "serving" {
+		t.Errorf("status text %q", st.Text)
+	}
+	h.waitLog("service web ready (pid ")
+
+	// Pings keep it up past the 2s watchdog; a missed one restarts it.
+	for range 3 {
+		c.Add(time.Second)
+		sdNotify(t, socket, "WATCHDOG=1")
+	}
+	if st := h.sup.unit("web").status(); st.State != Running {
+		t.Fatalf("restarted while pinging: %s\n%s", st.State, h.out.String())
+	}
+	c.Add(2 * time.Second)
+	h.waitState("web", Backoff, false)
+	h.waitLog("service web: watchdog: no WATCHDOG=1 within 2s; restarting it")
+}
+
+func TestReadyFDOnAFakeClock(t *testing.T) {
+	c, sys := newFakeClockSys()
+	h := newHarnessWith(t, harnessOpts{clock: c, sys: sys, services: map[string]string{
+		"web": "command: [sleep, \"100\"]\nready: {fd: 4}\n"}})
+	h.waitState("web", Starting, false)
+	sys.mu.Lock()
+	files, extra := sys.specs[0].Files, sys.extra
+	sys.mu.Unlock()
+	if len(files) != 5 || files[3] != ^uintptr(0) || len(extra) != 1 {
+		t.Fatalf("fds given: %v (want 0-2, 3 closed, 4 the pipe)", files)
+	}
+	extra[0].WriteString("ready\n")
+	h.waitState("web", Running, true)
+	h.sup.Do(t.Context(), Request{Verb: VerbRestart, Names: []string{"web"}})
+	h.waitState("web", Starting, false)
+	sys.mu.Lock()
+	second := sys.extra[len(sys.extra)-1]
+	sys.mu.Unlock()
+	second.Close() // closed without a newline: the start fails at once
+	h.waitState("web", Backoff, false)
+	h.waitLog("service web: fd 4: the service closed its notification fd without writing a newline; stopping it")
+	for _, f := range extra {
+		f.Close()
+	}
+}
+
+func TestHealthOnAFakeClock(t *testing.T) {
+	c, sys := newFakeClockSys()
+	dir := t.TempDir()
+	alive := filepath.Join(dir, "alive")
+	os.WriteFile(alive, nil, 0o644)
+	h := newHarnessWith(t, harnessOpts{clock: c, sys: sys, services: map[string]string{
+		"web": "command: [sleep, \"100\"]\nhealth: {file: " + alive + ", interval: 1s, retries: 2}\n"}})
+	first := h.waitState("web", Running, true)
+	h.advanceUntil(c, time.Second, "healthy", func() bool { return h.sup.unit("web").status().Health == healthy })
+	if r := h.sup.Do(t.Context(), Request{Verb: VerbCheck, Names: []string{"web"}}); r[0].Err != nil {
+		t.Errorf("sv check while healthy: %v", r[0].Err)
+	}
+	os.Remove(alive)
+	h.advanceUntil(c, time.Second, "unhealthy", func() bool { return h.sup.unit("web").status().Health == unhealthy })
+	if r := h.sup.Do(t.Context(), Request{Verb: VerbCheck, Names: []string{"web"}}); r[0].Err == nil || r[0].Err.Error() != "unhealthy" {
+		t.Errorf("sv check while unhealthy: %v", r[0].Err)
+	}
+	h.advanceUntil(c, time.Second, "the restart", func() bool { return h.sup.unit("web").status().State == Backoff })
+	h.waitLog("service web: health: file " + alive + " failed 2 times in a row: stat " + alive + ": no such file or directory; restarting it")
+	if st := h.sup.unit("web").status(); st.Restarts != 1 || st.LastExit == nil || st.LastExit.Signal != syscall.SIGTERM {
+		t.Errorf("after the liveness failure: %+v", st)
+	}
+	os.WriteFile(alive, nil, 0o644)
+	h.advanceUntil(c, 100*time.Millisecond, "running again", func() bool {
+		st := h.sup.unit("web").status()
+		return st.State == Running && st.Pid != first.Pid
+	})
+}
