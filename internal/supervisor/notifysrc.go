@@ -34,10 +34,14 @@ func (u *unit) openNotify() error {
 	if u.svc.Ready.Kind != manifest.ReadyNotify {
 		return nil
 	}
-	if u.sup.cfg.NotifyDir == "" {
+	if u.sup.cfg.NotifyDir == nil {
 		return fmt.Errorf("%s: ready: notify: svinit has no folder for notify sockets", u.svc.Pos("ready"))
 	}
-	s, err := notify.Listen(filepath.Join(u.sup.cfg.NotifyDir, u.name))
+	dir, err := u.sup.cfg.NotifyDir()
+	if err != nil {
+		return fmt.Errorf("service %s: %w", u.name, err)
+	}
+	s, err := notify.Listen(filepath.Join(dir, u.name))
 	if err != nil {
 		return fmt.Errorf("service %s: %w", u.name, err)
 	}

@@ -68,7 +68,7 @@ func TestNotifyOnAFakeClock(t *testing.T) {
 	env := sys.specs[0].Env
 	sys.mu.Unlock()
 	socket := envOf(env, "NOTIFY_SOCKET")
-	if socket != filepath.Join(h.sup.cfg.NotifyDir, "web") || envOf(env, "WATCHDOG_USEC") != "2000000" {
+	if dir, _ := h.sup.cfg.NotifyDir(); socket != filepath.Join(dir, "web") || envOf(env, "WATCHDOG_USEC") != "2000000" {
 		t.Fatalf("service env: NOTIFY_SOCKET=%q WATCHDOG_USEC=%q", socket, envOf(env, "WATCHDOG_USEC"))
 	}
 	if n := slices.IndexFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "NOTIFY_SOCKET=") }); slices.ContainsFunc(env[n+1:], func(kv string) bool { return strings.HasPrefix(kv, "NOTIFY_SOCKET=") }) {
@@ -127,6 +127,36 @@ func TestReadyFDOnAFakeClock(t *testing.T) {
 	}
 }
 
+// fireNext moves the fake clock to its next pending wake-up (waiting for
+// one to be armed), then waits until the unit's status satisfies cond.
+func (h *harness) fireNext(c *clock.Fake, name, what string, cond func(Status) bool) Status {
+	h.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		added := c.Added()
+		if at, ok := c.Next(); ok {
+			c.Set(at)
+			break
+		}
+		select {
+		case <-added:
+		case <-deadline:
+			h.t.Fatalf("%s: nothing armed on the clock", what)
+		}
+	}
+	for {
+		changed := h.sup.changed()
+		if st := h.sup.unit(name).status(); cond(st) {
+			return st
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			h.t.Fatalf("%s: status %+v\n%s", what, h.sup.unit(name).status(), h.out.String())
+		}
+	}
+}
+
 func TestHealthOnAFakeClock(t *testing.T) {
 	c, sys := newFakeClockSys()
 	dir := t.TempDir()
@@ -135,23 +165,26 @@ func TestHealthOnAFakeClock(t *testing.T) {
 	h := newHarnessWith(t, harnessOpts{clock: c, sys: sys, services: map[string]string{
 		"web": "command: [sleep, \"100\"]\nhealth: {file: " + alive + ", interval: 1s, retries: 2}\n"}})
 	first := h.waitState("web", Running, true)
-	h.advanceUntil(c, time.Second, "healthy", func() bool { return h.sup.unit("web").status().Health == healthy })
+	h.fireNext(c, "web", "healthy", func(st Status) bool { return st.Health == healthy })
 	if r := h.sup.Do(t.Context(), Request{Verb: VerbCheck, Names: []string{"web"}}); r[0].Err != nil {
 		t.Errorf("sv check while healthy: %v", r[0].Err)
 	}
 	os.Remove(alive)
-	h.advanceUntil(c, time.Second, "unhealthy", func() bool { return h.sup.unit("web").status().Health == unhealthy })
+	st := h.fireNext(c, "web", "unhealthy", func(st Status) bool { return st.Health == unhealthy })
+	if st.State != Running || !st.Ready {
+		t.Errorf("after one failure of two: %s ready=%v; want still running", st.State, st.Ready)
+	}
 	if r := h.sup.Do(t.Context(), Request{Verb: VerbCheck, Names: []string{"web"}}); r[0].Err == nil || r[0].Err.Error() != "unhealthy" {
 		t.Errorf("sv check while unhealthy: %v", r[0].Err)
 	}
-	h.advanceUntil(c, time.Second, "the restart", func() bool { return h.sup.unit("web").status().State == Backoff })
+	st = h.fireNext(c, "web", "the restart", func(st Status) bool { return st.State == Backoff })
 	h.waitLog("service web: health: file " + alive + " failed 2 times in a row: stat " + alive + ": no such file or directory; restarting it")
-	if st := h.sup.unit("web").status(); st.Restarts != 1 || st.LastExit == nil || st.LastExit.Signal != syscall.SIGTERM {
+	if st.Restarts != 1 || st.LastExit == nil || st.LastExit.Signal != syscall.SIGTERM {
 		t.Errorf("after the liveness failure: %+v", st)
 	}
 	os.WriteFile(alive, nil, 0o644)
-	h.advanceUntil(c, 100*time.Millisecond, "running again", func() bool {
-		st := h.sup.unit("web").status()
-		return st.State == Running && st.Pid != first.Pid
-	})
+	again := h.fireNext(c, "web", "running again", func(st Status) bool { return st.State == Running })
+	if again.Pid == first.Pid || again.Health != "" {
+		t.Errorf("the new run: pid %d (was %d), health %q", again.Pid, first.Pid, again.Health)
+	}
 }

@@ -200,6 +200,7 @@ func newHarnessWith(t *testing.T, o harnessOpts) *harness {
 	}
 	mux := logmux.New(logmux.Options{Stdout: h.out, Stderr: h.out})
 	t.Cleanup(func() { mux.Close(time.Now().Add(time.Second)) })
+	notifyDir := t.TempDir()
 	environ := o.environ
 	if environ == nil {
 		environ = func() []string { return nil }
@@ -215,7 +216,7 @@ func newHarnessWith(t *testing.T, o harnessOpts) *harness {
 			return &fake{name: d.Name, journal: h.journal, mode: h.mode(d.Name), gate: h.gates[d.Name]}, nil
 		},
 		EssentialFailed: func(name string, code int) { h.failed <- code },
-		NotifyDir:       t.TempDir(),
+		NotifyDir:       func() (string, error) { return notifyDir, nil },
 	})
 	h.sup.rootless = o.rootless
 	if o.sys != nil {

@@ -36,8 +36,13 @@ type Status struct {
 	RetryAt    time.Time     // in Backoff: when it starts again
 	Text       string        // the service's own status text (notify STATUS=); "" for none
 	Health     string        // "", "healthy" or "unhealthy" (services with health:)
+	Notify     *notify.Stats // its notify socket's counts; nil without one
 	Skipped    string        // why it cannot run as svinit's user; "" = not skipped
 	Detail     jsoncodec.Raw // a built-in's Status as JSON, for --json
+
+	// Value is the built-in's Status itself (cron.StatusReport,
+	// syslogd.Stats), for what reads its fields: metrics, sv status lines.
+	Value jsoncodec.Value
 }
 
 // ExitInfo is the last exit of a service's main process.
@@ -217,8 +222,13 @@ func (u *unit) publish() {
 // snapshot is the status for sv, with the built-in's detail.
 func (u *unit) snapshot() Status {
 	st := u.status()
+	if u.notify != nil {
+		n := u.notify.Stats()
+		st.Notify = &n
+	}
 	if d := u.detail.Load(); d != nil {
-		st.Detail = jsoncodec.Encode((*d)())
+		st.Value = (*d)()
+		st.Detail = jsoncodec.Encode(st.Value)
 	}
 	return st
 }
