@@ -25,3 +25,15 @@ func TestLoadSettingsMetricsAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestNotifyDirFor(t *testing.T) {
+	for control, want := range map[string]string{
+		"/run/svinit/control.sock":      "/run/svinit-notify",
+		"/tmp/svinit-1000/control.sock": "/tmp/svinit-1000-notify",
+		"/x/run/control.sock":           "/x/run-notify",
+	} {
+		if got := notifyDirFor(control); got != want {
+			t.Errorf("notifyDirFor(%q) = %q, want %q", control, got, want)
+		}
+	}
+}

@@ -188,3 +188,25 @@ func TestHealthOnAFakeClock(t *testing.T) {
 		t.Errorf("the new run: pid %d (was %d), health %q", again.Pid, first.Pid, again.Health)
 	}
 }
+
+// TestAnnouncedReadinessTimesOut: ready.timeout bounds notify and fd
+// services too, and the line says what never came.
+func TestAnnouncedReadinessTimesOut(t *testing.T) {
+	c, sys := newFakeClockSys()
+	h := newHarnessWith(t, harnessOpts{clock: c, sys: sys, services: map[string]string{
+		"n": "command: [sleep, \"100\"]\nready: {notify: systemd, timeout: 3s}\n",
+		"f": "command: [sleep, \"100\"]\nready: {fd: 3, timeout: 3s}\n",
+	}})
+	h.waitState("n", Starting, false)
+	h.waitState("f", Starting, false)
+	c.Add(3 * time.Second)
+	h.waitState("n", Backoff, false)
+	h.waitState("f", Backoff, false)
+	h.waitLog("service n: no READY=1 on its NOTIFY_SOCKET after 3s; stopping it")
+	h.waitLog("service f: no newline on fd 3 after 3s; stopping it")
+	sys.mu.Lock()
+	for _, f := range sys.extra {
+		f.Close()
+	}
+	sys.mu.Unlock()
+}

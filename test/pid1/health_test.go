@@ -359,3 +359,39 @@ next:
 	}
 	return 0, false
 }
+
+// TestReloadWithNotifyAndHealth: a changed notify service gets its socket
+// again and is ready again by READY=1; a bad health: or notify value in a
+// reload keeps the running set and names the file and line.
+func TestReloadWithNotifyAndHealth(t *testing.T) {
+	t.Parallel()
+	needSystemdNotify(t)
+	run := "#!/bin/sh\necho \"version $V\"\nsystemd-notify --ready --status=\"v$V\"\nexec sleep 1000\n"
+	b := boot(t, spec{services: map[string]map[string]string{
+		"web": {"manifest.yml": manifest("ready: {notify: systemd}", "environment: {V: '1'}"), "run": run},
+	}})
+	first := pidIn(t, b.waitStatus("web", `(?m)^run: web: \(pid \d+\) \d+s, ready; v1$`, 10*time.Second))
+	file := filepath.Join(b.dir, "services", "web", "manifest.yml")
+	writeFile(t, file, manifest("ready: {notify: systemd}", "environment: {V: '2'}"), false)
+	if _, errOut, code := (svCall{}).run(t, b.ctl, "reload"); code != 0 {
+		t.Fatalf("sv reload: exit %d %q", code, errOut)
+	}
+	line := b.waitStatus("web", `(?m)^run: web: \(pid \d+\) \d+s, ready; v2$`, 10*time.Second)
+	if pidIn(t, line) == first {
+		t.Errorf("the changed service was not restarted")
+	}
+	for _, bad := range []struct{ manifest, want string }{
+		{manifest("ready: {notify: sysv}"), `web/manifest.yml:3: ready.notify: want systemd`},
+		{manifest("ready: {notify: systemd}", "health: {tcp: ':80', retries: 0}"), `web/manifest.yml:4: health.retries: want a whole number of 1 or more, got "0"`},
+		{manifest("ready: {fd: 2}"), `web/manifest.yml:3: ready.fd: want a descriptor from 3 to 1023`},
+		{manifest("watchdog: 5s"), `web/manifest.yml:3: watchdog: needs ready: {notify: systemd}`},
+	} {
+		writeFile(t, file, bad.manifest, false)
+		if _, errOut, code := (svCall{}).run(t, b.ctl, "reload"); code != 1 || !strings.Contains(errOut, bad.want) {
+			t.Errorf("reload with %q: exit %d %q; want 1 and %q", bad.manifest, code, errOut, bad.want)
+		}
+	}
+	if st := b.statusJSON("web"); st.StatusText != "v2" || !st.Ready {
+		t.Errorf("a failed reload changed the service: %+v", st)
+	}
+}
