@@ -55,9 +55,9 @@ func svJSON(t *testing.T, c *container, name string) svService {
 // TestDebianNotify (issue 9): in examples/debian, Debian's PostgreSQL and
 // Redis run with `ready: {notify: systemd}` and no probe, and each is
 // ready by its own announcement on the NOTIFY_SOCKET svinit gave it:
-// postgres sends a bare READY=1, redis (--supervised systemd) also a
-// STATUS= that sv status shows; a notify service that stays silent stays
-// not ready.
+// postgres sends a bare READY=1 (then passes its health: probe), redis
+// (--supervised systemd) also a STATUS= that sv status shows; a notify
+// service that stays silent stays not ready.
 func TestDebianNotify(t *testing.T) {
 	t.Parallel()
 	s := loadSettings(t)
@@ -82,6 +82,10 @@ func TestDebianNotify(t *testing.T) {
 	if out, err := psql(c, "SELECT 1"); err != nil || out != "1" {
 		t.Errorf("postgres is ready but psql SELECT 1 = %q, %v", out, err)
 	}
+	healthy := waitFor(t, "postgres to pass its health: probe", time.Minute, func() bool {
+		out, _ := c.exec("sv", "status", "postgres")
+		return strings.Contains(out, ", ready, healthy")
+	})
 
 	redis := svJSON(t, c, "redis")
 	if redis.StatusText != "Ready to accept connections" {
@@ -101,8 +105,8 @@ func TestDebianNotify(t *testing.T) {
 	if m != nil {
 		pgReady = m[2]
 	}
-	t.Logf("postgres (pid %d) ready %s after its start by its READY=1 on %s; sv status redis: %s",
-		pg.Pid, pgReady, socket, strings.TrimSpace(c.mustExec("sv", "status", "redis")))
+	t.Logf("postgres (pid %d) ready %s after its start by its READY=1 on %s, healthy %s later; sv status redis: %s",
+		pg.Pid, pgReady, socket, healthy.Round(time.Millisecond), strings.TrimSpace(c.mustExec("sv", "status", "redis")))
 }
 
 // notifyOnly checks that the service's manifest in the image asks for
