@@ -354,6 +354,8 @@ func resultLine(req Request, r Result, s ServiceStatus, known bool, now time.Tim
 		return "", ""
 	case r.OK:
 		return "ok: " + StatusLine(s, now), ""
+	case quiet && known && r.Error == "unhealthy":
+		return "", r.Name + ": unhealthy (health: failing)"
 	case quiet && known:
 		return "", fmt.Sprintf("%s: not ready (%s)", r.Name, s.State)
 	case quiet:

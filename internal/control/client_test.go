@@ -128,6 +128,7 @@ func TestSvMain(t *testing.T) {
 		{[]string{"kill", "missing"}, 1, "", "fail: missing: unknown service\n", Request{Verb: "kill", Names: []string{"missing"}}},
 		{[]string{"check"}, 0, "", "", Request{Verb: "check"}},
 		{[]string{"check", "web", "notready"}, 1, "", "notready: not ready (starting)\n", Request{Verb: "check", Names: []string{"web", "notready"}}},
+		{[]string{"check", "sick"}, 1, "", "sick: unhealthy (health: failing)\n", Request{Verb: "check", Names: []string{"sick"}}},
 		{[]string{"wait", "-t", "1", "slow"}, 1, "", "slow: not ready (starting)\n", Request{Verb: "wait", Names: []string{"slow"}, Wait: 1}},
 		{[]string{"wait", "missing"}, 1, "", "missing: unknown service\n", Request{Verb: "wait", Names: []string{"missing"}, Wait: 30}},
 		{[]string{"wait", "web"}, 0, "", "", Request{Verb: "wait", Names: []string{"web"}, Wait: 30}},

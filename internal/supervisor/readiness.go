@@ -71,9 +71,17 @@ func (u *unit) sendReady(gen int, err string) {
 	}
 }
 
-// probeOf is the probe of a ready: or health: mapping (tcp, http, file,
-// exec), nil for the kinds that are no probe.
+// probeOf is the probe of a ready: or health: mapping; an exec probe
+// runs as the service's processes do, its output to /dev/null.
 func (u *unit) probeOf(r manifest.Ready) probe.Probe {
+	return probeFor(r, func(argv []string) (*reaper.Child, error) {
+		return u.spawn(argv, [3]uintptr{u.stdio[0], u.stdio[0], u.stdio[0]})
+	})
+}
+
+// probeFor is the probe of the kinds tcp, http, file and exec (started
+// with start); nil for the kinds that are no probe.
+func probeFor(r manifest.Ready, start probe.Starter) probe.Probe {
 	switch r.Kind {
 	case manifest.ReadyTCP:
 		return probe.TCP{Addr: r.HostPort}
@@ -82,17 +90,14 @@ func (u *unit) probeOf(r manifest.Ready) probe.Probe {
 	case manifest.ReadyFile:
 		return probe.File{Path: r.Addr}
 	case manifest.ReadyExec:
-		return probe.Exec{Argv: r.Exec, Start: func(argv []string) (*reaper.Child, error) {
-			return u.spawn(argv, [3]uintptr{u.stdio[0], u.stdio[0], u.stdio[0]})
-		}}
+		return probe.Exec{Argv: r.Exec, Start: start}
 	}
 	return nil
 }
 
 // probeName names a probe in log lines ("file /run/alive").
 func probeName(r manifest.Ready) string {
-	var u unit
-	if p := u.probeOf(r); p != nil {
+	if p := probeFor(r, nil); p != nil {
 		return p.String()
 	}
 	return string(r.Kind)

@@ -1,11 +1,6 @@
 package pid1
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -14,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"alpine-server/test/promtest"
 )
 
 // TestPostgresAnnouncesReady: Debian's PostgreSQL (linked with libsystemd)
@@ -75,61 +72,15 @@ exec "$PGBIN/postgres" -D "$PGDATA" -k "$PGSOCK" -p "$PGPORT" -c listen_addresse
 // services of this svinit.
 func TestPrometheusScrapes(t *testing.T) {
 	t.Parallel()
-	prom, err := exec.LookPath("prometheus")
-	if err != nil {
-		prom, _ = filepath.Abs("../../bin/deps/prometheus")
-		if _, err := os.Stat(prom); err != nil {
-			t.Skip("needs Debian's prometheus (scripts/test-deps unpacks it into bin/deps)")
-		}
-	}
+	prom := promtest.Binary(t, "../..")
 	metrics := freeAddr(t)
 	b := boot(t, spec{env: []string{"SVINIT_METRICS_ADDR=" + metrics}, services: map[string]map[string]string{
 		"web":  {"manifest.yml": manifest(), "run": "#!/bin/sh\nexec sleep 1000\n"},
 		"idle": {"manifest.yml": "enabled: true\ncommand: [sleep, '1000']\n"},
 	}})
 	b.waitStatus("web", `^run: web: .*ready`, 10*time.Second)
-
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	writeFile(t, cfg, fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: svinit\n    static_configs:\n      - targets: ['%s']\n", metrics), false)
-	web := freeAddr(t)
-	cmd := exec.Command(prom, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+web, "--log.level=warn")
-	out := &lines{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-
-	type result struct {
-		Metric map[string]string `json:"metric"`
-		Value  [2]any            `json:"value"`
-	}
-	var got map[string]string
-	query := "http://" + web + "/api/v1/query?query=" + url.QueryEscape("svinit_service_up")
-	waitFor(t, 60*time.Second, "prometheus to have scraped svinit", func() bool {
-		resp, err := http.Get(query)
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		var r struct {
-			Data struct {
-				Result []result `json:"result"`
-			} `json:"data"`
-		}
-		if json.Unmarshal(body, &r) != nil {
-			return false
-		}
-		got = map[string]string{}
-		for _, s := range r.Data.Result {
-			got[s.Metric["service"]], _ = s.Value[1].(string)
-		}
-		return len(got) >= 2
-	})
+	got := promtest.Scrape(t, prom, metrics, "svinit_service_up", []string{"web", "idle"})
 	if got["web"] != "1" || got["idle"] != "0" {
-		t.Errorf("svinit_service_up by service: %v; want web 1, idle 0\nprometheus: %s", got, out)
+		t.Errorf("svinit_service_up by service: %v; want web 1, idle 0", got)
 	}
 }
