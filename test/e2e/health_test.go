@@ -6,16 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,6 +17,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"alpine-server/test/promtest"
 )
 
 // svService is the part of `sv --json status`'s entries these tests read.
@@ -211,7 +207,7 @@ func metricsExposition(t *testing.T, c *container, s settings, addr string) {
 	c.mustExec("logger", "-t", "e2e", "metrics-"+token())
 	c.mustExec("sh", "-c", "(sleep 1 &)") // its parent exits: svinit reaps it
 
-	var m scrape
+	var m exposition
 	var lacking []string
 	start := time.Now()
 	for {
@@ -329,15 +325,15 @@ func httpDo(method, url string) (int, string, string, error) {
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(b), err
 }
 
-// scrape is one GET /metrics, parsed by Prometheus's text parser.
-type scrape struct {
+// exposition is one GET /metrics, parsed by Prometheus's text parser.
+type exposition struct {
 	contentType, body string
 	fams              map[string]*dto.MetricFamily
 }
 
 // getMetrics scrapes addr; it fails the test when the answer is not a
 // 200 that Prometheus can parse, and waits up to 10s for a first answer.
-func getMetrics(t *testing.T, addr string) scrape {
+func getMetrics(t *testing.T, addr string) exposition {
 	t.Helper()
 	var code int
 	var ct, body string
@@ -355,12 +351,12 @@ func getMetrics(t *testing.T, addr string) scrape {
 	if err != nil {
 		t.Fatalf("GET /metrics: Prometheus's text parser: %v\n%s", err, body)
 	}
-	return scrape{contentType: ct, body: body, fams: fams}
+	return exposition{contentType: ct, body: body, fams: fams}
 }
 
 // value is the sample of family name whose labels are exactly these
 // (name, value, ...); ok is false when there is none.
-func (m scrape) value(name string, labels ...string) (v float64, ok bool) {
+func (m exposition) value(name string, labels ...string) (v float64, ok bool) {
 	for _, x := range m.fams[name].GetMetric() {
 		if has(x, labels) && len(x.GetLabel()) == len(labels)/2 {
 			return sampleValue(x), true
@@ -370,7 +366,7 @@ func (m scrape) value(name string, labels ...string) (v float64, ok bool) {
 }
 
 // at is value, NaN (never equal, never greater) when there is none.
-func (m scrape) at(name string, labels ...string) float64 {
+func (m exposition) at(name string, labels ...string) float64 {
 	if v, ok := m.value(name, labels...); ok {
 		return v
 	}
@@ -378,7 +374,7 @@ func (m scrape) at(name string, labels ...string) float64 {
 }
 
 // want reports a sample that is missing or not v.
-func (m scrape) want(t *testing.T, name string, v float64, labels ...string) {
+func (m exposition) want(t *testing.T, name string, v float64, labels ...string) {
 	t.Helper()
 	if got, ok := m.value(name, labels...); !ok || got != v {
 		t.Errorf("%s%v = %g (present: %v), want %g", name, labels, got, ok, v)
@@ -386,7 +382,7 @@ func (m scrape) want(t *testing.T, name string, v float64, labels ...string) {
 }
 
 // sum adds the samples of name that carry these labels (and maybe others).
-func (m scrape) sum(name string, labels ...string) float64 {
+func (m exposition) sum(name string, labels ...string) float64 {
 	var n float64
 	for _, x := range m.fams[name].GetMetric() {
 		if has(x, labels) {
@@ -398,7 +394,7 @@ func (m scrape) sum(name string, labels ...string) float64 {
 
 // checkSpec: every series of SPEC §13 is there, of its type, each sample
 // with exactly its labels.
-func (m scrape) checkSpec(t *testing.T) {
+func (m exposition) checkSpec(t *testing.T) {
 	t.Helper()
 	for _, want := range spec13 {
 		f := m.fams[want.name]
@@ -445,173 +441,20 @@ func sampleValue(x *dto.Metric) float64 {
 	return x.GetUntyped().GetValue()
 }
 
-// metricsPrometheus starts Debian's Prometheus on loopback scraping
-// target every second and waits until its query API answers
-// svinit_service_up for each of the container's services.
+// metricsPrometheus runs Debian's Prometheus on loopback scraping target
+// every second (test/promtest) until its query API answers
+// svinit_service_up for each of the container's services, each 1.
 func metricsPrometheus(t *testing.T, s settings, target string) {
-	p := startPrometheus(t, prometheusBinary(t, s), target)
 	start := time.Now()
-	var got string
-	for {
-		up, err := p.query("svinit_service_up")
-		if err == nil {
-			var names []string
-			for _, r := range up {
-				if r.Metric["job"] == "svinit" && r.Metric["instance"] == target && r.Value[1] == "1" {
-					names = append(names, r.Metric["service"])
-				}
-			}
-			sort.Strings(names)
-			if got = strings.Join(names, ","); got == "cron,ssh,syslog" {
-				break
-			}
-		} else {
-			got = err.Error()
-		}
-		if time.Since(start) > time.Minute {
-			t.Fatalf("prometheus on %s: svinit_service_up after %s: %s, want cron,ssh,syslog with value 1; its target: %s",
-				p.addr, time.Minute, got, p.targets())
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Logf("prometheus (started in %s) scraped %s: svinit_service_up has %s, %s after it was ready",
-		p.startup.Round(time.Millisecond), target, got, time.Since(start).Round(time.Millisecond))
-}
-
-// prometheusBinary is Debian's prometheus: on PATH, or unpacked from its
-// package into bin/deps by scripts/e2e-deps or scripts/test-deps.
-func prometheusBinary(t *testing.T, s settings) string {
-	t.Helper()
-	if p, err := exec.LookPath("prometheus"); err == nil {
-		return p
-	}
-	p := repoPath(t, s, "bin/deps/prometheus")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("prometheus not found on PATH nor at %s: scripts/e2e-deps (make e2e runs it) and scripts/test-deps unpack Debian's prometheus package there", p)
-	}
-	return p
-}
-
-// promServer is a Prometheus server the test started.
-type promServer struct {
-	addr    string
-	startup time.Duration
-}
-
-// startPrometheus runs Prometheus on a free loopback port with a config
-// and data folder of the test's, and stops it when the test ends.
-func startPrometheus(t *testing.T, bin, target string) *promServer {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: svinit\n    static_configs:\n      - targets: [%q]\n", target)
-	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "prometheus.log")
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &promServer{addr: freeLoopback(t)}
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+p.addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM} // gone with a killed go test
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	output := func() string { b, _ := os.ReadFile(logPath); return string(b) }
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		logFile.Close()
-		if t.Failed() {
-			t.Logf("prometheus's output:\n%s", output())
-		}
-	})
-	for {
-		if code, _, _, err := httpDo(http.MethodGet, "http://"+p.addr+"/-/ready"); err == nil && code == http.StatusOK {
-			p.startup = time.Since(start)
-			return p
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("prometheus exited before it was ready: %v\n%s", err, output())
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Since(start) > time.Minute {
-			t.Fatalf("prometheus not ready on %s after a minute:\n%s", p.addr, output())
+	services := []string{"cron", "ssh", "syslog"}
+	up := promtest.Scrape(t, promtest.Binary(t, s.repo), target, "svinit_service_up", services)
+	for _, n := range services {
+		if up[n] != "1" {
+			t.Errorf("prometheus: svinit_service_up{service=%q} = %q; all: %v", n, up[n], up)
 		}
 	}
-}
-
-// freeLoopback is a 127.0.0.1 address with a port nobody listens on now.
-func freeLoopback(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	if len(up) != len(services) {
+		t.Errorf("prometheus: svinit_service_up for %v, want only %v", up, services)
 	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// promSample is one element of an instant query's vector result.
-type promSample struct {
-	Metric map[string]string `json:"metric"`
-	Value  [2]any            `json:"value"`
-}
-
-// query runs an instant query through the HTTP API.
-func (p *promServer) query(q string) ([]promSample, error) {
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			Result []promSample `json:"result"`
-		} `json:"data"`
-	}
-	if err := p.getJSON("/api/v1/query?query="+url.QueryEscape(q), &r); err != nil {
-		return nil, err
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %s: %s %s", q, r.Status, r.Error)
-	}
-	return r.Data.Result, nil
-}
-
-// targets says how Prometheus's scrapes of its targets went.
-func (p *promServer) targets() string {
-	var r struct {
-		Data struct {
-			ActiveTargets []struct {
-				ScrapeURL string `json:"scrapeUrl"`
-				Health    string `json:"health"`
-				LastError string `json:"lastError"`
-			} `json:"activeTargets"`
-		} `json:"data"`
-	}
-	if err := p.getJSON("/api/v1/targets", &r); err != nil {
-		return err.Error()
-	}
-	return fmt.Sprintf("%+v", r.Data.ActiveTargets)
-}
-
-func (p *promServer) getJSON(path string, v any) error {
-	code, _, body, err := httpDo(http.MethodGet, "http://"+p.addr+path)
-	if err != nil {
-		return err
-	}
-	if code != http.StatusOK {
-		return fmt.Errorf("GET %s: %d %s", path, code, body)
-	}
-	return json.Unmarshal([]byte(body), v)
+	t.Logf("prometheus scraped %s: svinit_service_up %v, %s after it was started", target, up, time.Since(start).Round(time.Millisecond))
 }
