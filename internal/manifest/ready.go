@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"alpine-server/internal/manifest/yaml"
 )
 
 // ready reads the `ready:` mapping: at most one probe plus its timing.
