@@ -8,9 +8,11 @@ BIN       := bin/svinit
 LDFLAGS   := -s -w -X alpine-server/internal/buildinfo.Version=$(VERSION) -X alpine-server/internal/buildinfo.Commit=$(COMMIT)
 STATICCHECK ?= $(shell command -v staticcheck || echo $(HOME)/go/bin/staticcheck)
 
-.PHONY: build test deps unit lint fuzz demo clean
+.PHONY: build test deps unit lint fuzz fuzz-long demo clean
 
-test: deps lint unit fuzz e2e ## everything CI proves: vet+staticcheck, unit+PID-1 tests, fuzz, container tests
+TEST_STEPS := deps lint unit fuzz e2e
+test: ## everything CI proves: vet+staticcheck, unit+PID-1 tests, fuzz, container tests
+	@MAKE='$(MAKE)' scripts/test-steps $(TEST_STEPS)
 
 deps: ## tools the tests compare against (gosu, busybox-static, util-linux), installed when missing
 	@scripts/test-deps
@@ -21,16 +23,20 @@ build: ## static svinit binary, prints its size
 
 unit: ## Go unit + PID-1 integration tests (race detector on the internal packages)
 	$(GO) test -count=1 -race ./internal/...
-	$(GO) test -count=1 ./cmd/... ./test/pid1/...
+	$(GO) test -count=1 ./cmd/... ./test/pid1/... ./test/maketest/
 
 lint:
 	$(GO) vet ./...
 	@test -x "$(STATICCHECK)" || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
 	$(STATICCHECK) ./...
 
-FUZZTIME ?= 8s
-fuzz: ## each fuzz target for a short fixed time
-	@scripts/fuzz-all $(FUZZTIME)
+FUZZCOUNT ?= 2000x
+fuzz: ## each fuzz target for a fixed number of executions (deterministic: make test never flakes)
+	@scripts/fuzz-all $(FUZZCOUNT)
+
+FUZZTIME ?= 30s
+fuzz-long: ## each fuzz target for FUZZTIME (time-based; not part of make test)
+	@scripts/fuzz-all --long $(FUZZTIME)
 
 demo: build ## svinit in the foreground over examples/services (Ctrl-C stops it)
 	SVINIT_SERVICES_DIR=examples/services SVINIT_STARTUP_DIR=examples/startup.d \

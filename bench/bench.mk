@@ -2,10 +2,10 @@
 # svinit side by side on the same offline base, in one run (issue 5).
 # Writes bench/RESULTS.md, bench/results.json and bench/results.svg.
 #
-#   make bench                                  the full run (about 10 minutes)
+#   make bench                                  the full run (about 17 minutes)
 #   make bench BENCH_FLAGS='-runs 1 -metrics idle,size'   a quick look
 #
-# Flags of bench/cmd/bench: -runs, -stacks, -metrics (idle, stubborn, crash,
+# Flags of bench/cmd/bench: -runs, -steady-runs, -stacks, -metrics (idle, services, steady, stubborn, crash,
 # zombies, syslog, size), -syslog-messages, -orphans, -crash-window.
 
 BENCH_FLAGS ?=

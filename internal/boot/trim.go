@@ -2,63 +2,196 @@ package boot
 
 import (
 	"bufio"
+	"context"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// trimBinaryPages asks the kernel to page out svinit's own file-backed
-// pages (its text, rodata and pclntab) once boot has settled. In a
-// container the page cache is charged to the container (SPEC §12), and
-// exec's readahead leaves most of the 4 MB binary resident although PID 1
-// then runs a small loop; after MADV_PAGEOUT only the pages svinit really
-// touches come back, on demand. Clean file pages cost nothing to drop: the
-// worst case is a page fault that reads them back. Returns the bytes
-// advised. Errors (old kernels lack MADV_PAGEOUT) are not worth a word.
-// Other processes running the same file (sv, su-exec) keep what they map.
-func trimBinaryPages() int {
-	exe, err := os.Readlink("/proc/self/exe")
-	if err != nil {
-		return 0
-	}
-	f, err := os.Open("/proc/self/maps")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
+// splitPages is the size, in pages, of the small mappings the binary's
+// read-only mappings are cut into: a later fault reads at most this much
+// of the file back.
+const splitPages = 1
+
+// Every keepInterval, the keeper drops the binary's page cache again once
+// more than keepSlack pages came back that svinit does not map.
+const (
+	keepInterval = time.Second
+	keepSlack    = 32
+)
+
+// trimBinaryPages leaves in memory only the pages of svinit's own binary
+// that PID 1 touches from now on, once boot has settled, and returns the
+// boot's garbage to the kernel; then it keeps the binary's page cache
+// trimmed until ctx is done. In a container the page cache is charged to
+// the container (SPEC §12), and exec's readahead (read_ahead_kb is 8 MiB on
+// many disks) caches the whole 4 MB binary although PID 1 then runs a small
+// loop. Returns the bytes remapped. Errors are not worth a word: the worst
+// case is memory that stays. Only svinit's own file is touched.
+//
+// MADV_PAGEOUT would be the obvious call, but on this kernel (6.18) it
+// leaves the file pages of our own mappings in place (mincore before and
+// after agree), so each read-only mapping is mapped afresh over itself
+// instead: the new mapping has no pages, and the old ones, now unmapped,
+// are dropped from the page cache unless another process maps them.
+func trimBinaryPages(ctx context.Context) int {
+	// Boot's garbage (manifests, plans, startup output) is still on the
+	// heap: no GC has run yet in a quiet PID 1. Collect it and give the
+	// pages back now rather than at the next forced GC two minutes on;
+	// before the remap, since a GC touches code and type data of its own.
+	debug.FreeOSMemory()
 	total := 0
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// 00400000-00800000 r-xp 00000000 fd:01 1234   /sbin/svinit
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 6 || fields[5] != exe || strings.Contains(fields[1], "w") {
-			continue // only our binary's read-only mappings: never dirty data
+	ms := ownMappings()
+	for _, m := range ms {
+		if m.anon || !remap(m) {
+			continue // a copied-on-write page (a debugger's breakpoint) stays
 		}
-		lo, hi, ok := strings.Cut(fields[0], "-")
-		start, err1 := strconv.ParseUint(lo, 16, 64)
-		end, err2 := strconv.ParseUint(hi, 16, 64)
-		if !ok || err1 != nil || err2 != nil || end <= start {
-			continue
-		}
-		_, _, errno := unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_PAGEOUT)
-		if errno == 0 {
-			total += int(end - start)
-		}
-		// From now on a fault reads the one page it needs, not a 128 KiB
-		// read-around window of code svinit will not run again.
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_RANDOM)
+		total += int(m.end - m.start)
+		splitMapping(m)
 	}
-	dropUnmapped(exe)
+	dropUnmapped()
+	if total > 0 {
+		go keepTrimmed(ctx, ms)
+	}
 	return total
 }
 
+// keepTrimmed drops the binary's cached pages that nothing maps whenever
+// more than keepSlack of them came back. Each `sv` the image's HEALTHCHECK
+// execs reads the whole binary (exec's readahead) and leaves it cached,
+// charged to the container, after it exits. mincore on our own mappings
+// says which pages of the file are cached, mapped or not.
+func keepTrimmed(ctx context.Context, ms []mapping) {
+	t := time.NewTicker(keepInterval)
+	defer t.Stop()
+	base := cachedPages(ms)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n := cachedPages(ms); n > base+keepSlack {
+			dropUnmapped()
+			base = cachedPages(ms)
+		}
+	}
+}
+
+// cachedPages counts the pages of the mappings ms that are in the page
+// cache (ms were listed before the split: it made many mappings of each).
+func cachedPages(ms []mapping) int {
+	n := 0
+	var vec []byte
+	for _, m := range ms {
+		pages := int((m.end - m.start) / uintptr(os.Getpagesize()))
+		vec = append(vec[:0], make([]byte, pages)...)
+		_, _, errno := unix.Syscall(unix.SYS_MINCORE, m.start, m.end-m.start, uintptr(unsafe.Pointer(&vec[0])))
+		if errno != 0 {
+			continue
+		}
+		for _, b := range vec {
+			n += int(b & 1)
+		}
+	}
+	return n
+}
+
+// remap maps m's part of the binary afresh over m, with m's protection.
+// The contents are the same bytes of the same file, so running code sees
+// no change; a thread that runs there meanwhile just faults.
+func remap(m mapping) bool {
+	f, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	prot := unix.PROT_READ
+	if m.exec {
+		prot |= unix.PROT_EXEC
+	}
+	// Raw: the address is one Go never allocated, not a Go pointer.
+	_, _, errno := unix.Syscall6(unix.SYS_MMAP, m.start, m.end-m.start, uintptr(prot),
+		unix.MAP_PRIVATE|unix.MAP_FIXED, f.Fd(), uintptr(m.offset))
+	return errno == 0
+}
+
+// mapping is one read-only mapping of our own binary.
+type mapping struct {
+	start, end uintptr
+	offset     int64 // in the file
+	exec       bool
+	anon       bool // holds copied-on-write pages
+}
+
+// ownMappings lists the read-only mappings of /proc/self/exe, from
+// /proc/self/smaps: never the writable data, whose dirty pages cannot be
+// dropped.
+func ownMappings() []mapping {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return nil
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []mapping
+	var cur *mapping
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 3 && fields[0] == "Anonymous:" && cur != nil {
+			cur.anon = fields[1] != "0"
+			continue
+		}
+		// 00400000-00800000 r-xp 00000000 fd:01 1234   /sbin/svinit
+		lo, hi, ok := strings.Cut(fields[0], "-")
+		if !ok || len(fields) < 5 {
+			continue
+		}
+		cur = nil
+		if len(fields) < 6 || fields[5] != exe || strings.Contains(fields[1], "w") {
+			continue
+		}
+		start, err1 := strconv.ParseUint(lo, 16, 64)
+		end, err2 := strconv.ParseUint(hi, 16, 64)
+		off, err3 := strconv.ParseInt(fields[2], 16, 64)
+		if err1 == nil && err2 == nil && err3 == nil && end > start {
+			out = append(out, mapping{start: uintptr(start), end: uintptr(end), offset: off, exec: strings.Contains(fields[1], "x")})
+			cur = &out[len(out)-1]
+		}
+	}
+	return out
+}
+
+// splitMapping makes a later fault bring in one page, not a window. It
+// marks the whole mapping MADV_RANDOM: a fault on a data mapping otherwise
+// reads around ra_pages (read_ahead_kb, 8 MiB here), i.e. the whole binary.
+// And it cuts the mapping into mappings of splitPages pages, marking every
+// other one MADV_DONTDUMP (which only leaves them out of core dumps) so
+// that neighbours differ and do not merge: since Linux 6.16 a fault on
+// executable memory ignores MADV_RANDOM and reads ahead to the end of its
+// mapping, and fault-around maps up to 64 KiB of cached pages around any
+// fault (pages a short-lived `sv` just read); both stop at a mapping's end.
+func splitMapping(m mapping) {
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_RANDOM)
+	step := uintptr(splitPages * os.Getpagesize())
+	for a := m.start; a < m.end; a += 2 * step {
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, a, min(step, m.end-a), unix.MADV_DONTDUMP)
+	}
+}
+
 // dropUnmapped drops the binary's page-cache pages that nothing maps:
-// readahead at exec brought in more than was ever faulted, and
-// MADV_PAGEOUT only reclaims pages that were mapped. Mapped pages stay.
-func dropUnmapped(exe string) {
-	f, err := os.Open(exe)
+// readahead brought in more than was ever faulted. Mapped pages stay.
+func dropUnmapped() {
+	f, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return
 	}

@@ -36,6 +36,9 @@ const (
 	ReadyHTTP    ReadyKind = "http" // GET Path on HostPort answers 2xx/3xx
 	ReadyExec    ReadyKind = "exec" // the Exec command exits 0
 	ReadyFile    ReadyKind = "file" // the file Addr exists
+	// The service says it is ready itself (internal/notify):
+	ReadyNotify ReadyKind = "notify" // READY=1 on $NOTIFY_SOCKET (Addr: the protocol, "systemd")
+	ReadyFD     ReadyKind = "fd"     // a newline written to fd FD, s6's notification-fd
 )
 
 // Defaults of the manifest's durations.
@@ -58,6 +61,9 @@ type Ready struct {
 	Path string
 	// Exec is the probe command for exec probes (argv, non-empty).
 	Exec []string
+	// FD is the descriptor the service writes its newline to, for fd
+	// readiness (3 to 1023).
+	FD int
 	// Interval between probes, > 0 (default 200ms).
 	Interval time.Duration
 	// Timeout: not ready by then → the start failed; > 0 (default 30s).
@@ -115,6 +121,12 @@ type Service struct {
 	StopTimeout time.Duration  // > 0, default 5s
 	Essential   bool
 	Log         string // "" (the global default) | prefix | plain | json | inherit | discard
+
+	// Watchdog: a notify service sends WATCHDOG=1 at least this often,
+	// else it is restarted; 0 = none.
+	Watchdog time.Duration
+	// Health is the liveness probe after ready; Health.Kind "" = none.
+	Health Health
 
 	// Hash is a digest of every field above and of the run and finish
 	// files' contents and modes: reload restarts a service when it changes.

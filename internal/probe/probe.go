@@ -58,7 +58,9 @@ func (p HTTP) Check(ctx context.Context) error {
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
+		if err := c.SetDeadline(dl); err != nil {
+			return err
+		}
 	}
 	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: svinit-probe\r\nConnection: close\r\n\r\n", p.Path, p.Addr); err != nil {
 		return err
@@ -120,7 +122,10 @@ func (p Exec) Check(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		if err := reaper.KillGroup(c.Pid, syscall.SIGKILL); err != nil {
+			// Not waited for: a group we cannot signal may never end.
+			return fmt.Errorf("%s: %w; kill process group %d: %v", strings.Join(p.Argv, " "), ctx.Err(), c.Pid, err)
+		}
 		<-c.Done
 		return fmt.Errorf("%s: %w", strings.Join(p.Argv, " "), ctx.Err())
 	}
@@ -129,25 +134,28 @@ func (p Exec) Check(ctx context.Context) error {
 // String names the probe in log lines.
 func (p Exec) String() string { return "exec " + strings.Join(p.Argv, " ") }
 
-// Wait checks p every interval until it passes, ctx ends, or timeout passes.
-// Each attempt is bounded by the interval (at least 1s) so a hung peer
-// cannot hold the loop.
-func Wait(ctx context.Context, p Probe, interval, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+// Wait checks p every interval until it passes (nil) or ctx ends
+// (ctx.Err()). Each failed check is handed to failed, so the caller can say
+// why when it gives up. Each attempt is bounded by the interval (at least
+// 1s) so a hung peer cannot hold the loop. The overall bound (ready.timeout)
+// is the caller's.
+func Wait(ctx context.Context, p Probe, interval time.Duration, failed func(error)) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	var last error
 	for {
 		attempt, stop := context.WithTimeout(ctx, max(interval, time.Second))
-		last = p.Check(attempt)
+		err := p.Check(attempt)
 		stop()
-		if last == nil {
+		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		failed(err)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w", p, timeout, last)
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}

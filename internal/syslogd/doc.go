@@ -70,8 +70,8 @@
 // msgid, sd, truncated. All lines go to stdout.
 //
 // Log injection: every part of a message is escaped before output. C0
-// controls and DEL become \n \r \t or \xNN, C1 controls \u00NN, invalid
-// UTF-8 bytes \xNN, so a message can never end a line early, forge another
+// controls and DEL become \n \r \t or \xNN, C1 and bidi controls \uNNNN,
+// invalid UTF-8 bytes \xNN, so a message can never end a line early, forge another
 // service's line or drive the terminal. Backslashes are kept as sent.
 // Trailing newlines, CRs and NULs are trimmed; an empty message writes
 // nothing. A datagram over 64 KiB is cut and its line ends " [truncated]";

@@ -1,13 +1,18 @@
 package syslogd
 
-import "unicode/utf8"
+import (
+	"unicode"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
 // appendEscaped appends s to dst so that it can neither break nor forge a
 // log line: C0 controls and DEL become \n \r \t or \xNN, C1 controls (which
-// some terminals obey, e.g. U+009B CSI) become \u00NN, and bytes that are
-// not valid UTF-8 become \xNN. Everything else, including backslash, is
+// some terminals obey, e.g. U+009B CSI) become \u00NN, bidi controls
+// (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C: they make a line
+// display reordered, "Trojan Source") become \uNNNN, and bytes that are not
+// valid UTF-8 become \xNN. Everything else, including backslash, is
 // kept as is: the goal is one honest line, not a reversible encoding.
 func appendEscaped(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
@@ -26,8 +31,8 @@ func appendEscaped(dst []byte, s string) []byte {
 		switch {
 		case r == utf8.RuneError && size == 1:
 			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-		case r < 0xa0:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[r>>4], hexDigits[r&15])
+		case r < 0xa0 || unicode.Is(unicode.Bidi_Control, r):
+			dst = append(dst, '\\', 'u', hexDigits[r>>12], hexDigits[r>>8&15], hexDigits[r>>4&15], hexDigits[r&15])
 		default:
 			dst = append(dst, s[i:i+size]...)
 		}

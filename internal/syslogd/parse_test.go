@@ -151,6 +151,13 @@ func TestEscape(t *testing.T) {
 		{"héllo ✓ 世界", "héllo ✓ 世界"},
 		{`back\slash`, `back\slash`},
 		{"\u2028nbsp\u00a0", "\u2028nbsp\u00a0"},
+		// Bidi controls reorder what a terminal or viewer shows ("Trojan
+		// Source"): a message must not display as something else.
+		{"user \u202eLTR", `user \u202eLTR`},
+		{"\u202a\u202b\u202c\u202d", `\u202a\u202b\u202c\u202d`},
+		{"iso\u2066\u2067\u2068\u2069", `iso\u2066\u2067\u2068\u2069`},
+		{"marks\u200e\u200f\u061c", `marks\u200e\u200f\u061c`},
+		{"zwj\u200dkept", "zwj\u200dkept"},
 	}
 	for _, tt := range tests {
 		if got := escape(tt.in); got != tt.want {

@@ -15,6 +15,9 @@ type env struct {
 	helper []byte
 	res    *results
 	ipSeq  int // last address handed out on benchNetwork
+	// quiet is what is left of the time the memory groups may wait for
+	// other containers to go away (quietBudget for the whole run).
+	quiet time.Duration
 }
 
 func runBench(ctx context.Context, cfg config) error {
@@ -26,7 +29,7 @@ func runBench(ctx context.Context, cfg config) error {
 	if err := os.MkdirAll(cfg.Work, 0o755); err != nil {
 		return err
 	}
-	e := &env{cfg: cfg, stacks: sts, res: newResults(metricDefs())}
+	e := &env{cfg: cfg, stacks: sts, res: newResults(metricDefs()), quiet: quietBudget}
 	cleanupContainers(ctx)
 	defer cleanupContainers(context.Background())
 	if err := ensureNetwork(ctx); err != nil {
@@ -42,6 +45,8 @@ func runBench(ctx context.Context, cfg config) error {
 	}{
 		{"size", e.measureSizes},
 		{"idle", e.measureIdle},
+		{"services", e.measureServices},
+		{"steady", e.measureSteady},
 		{"stubborn", e.measureStubborn},
 		{"zombies", e.measureZombies},
 		{"syslog", e.measureSyslog},

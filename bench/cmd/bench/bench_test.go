@@ -203,3 +203,37 @@ func TestTargets(t *testing.T) {
 		t.Errorf("target texts: %q %q", atMost(0, "").Text, atMost(2, "%").Text)
 	}
 }
+
+func TestFastestPeerTarget(t *testing.T) {
+	m := &metric{metricDef: metricDef{Key: "reap", Lower: true, Target: fastestPeer()}, Stacks: map[string]*series{
+		seedName: {Samples: []float64{0.08}}, s6Name: {Samples: []float64{0.06}}, svinitName: {Samples: []float64{0.07}}}}
+	r := &results{Metrics: []*metric{m}, pss: map[string]map[string][]float64{}, PSS: map[string]map[string]float64{}}
+	r.finish()
+	if m.Met == nil || *m.Met {
+		t.Fatalf("0.07 against a fastest peer at 0.06: met = %v, want false", m.Met)
+	}
+	if !strings.Contains(m.Miss, "fastest peer") {
+		t.Errorf("miss = %q, want it relative to the fastest peer", m.Miss)
+	}
+}
+
+func TestExtraServicesChain(t *testing.T) {
+	var st stack
+	for _, s := range stacks(config{SvinitImage: "x"}) {
+		if s.Name == svinitName {
+			st = s
+		}
+	}
+	deps := 0
+	for _, f := range extraServices(st, 30) {
+		if strings.HasSuffix(f.Path, "manifest.yml") && strings.Contains(string(f.Data), "depends_on") {
+			deps++
+		}
+	}
+	if deps != chainLen-1 {
+		t.Errorf("%d services with depends_on, want %d (a chain of %d)", deps, chainLen-1, chainLen)
+	}
+	if !strings.Contains(servicesChart(&results{}, nil), "<svg") {
+		t.Error("services chart without data is not an SVG")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 )
 
@@ -101,7 +102,9 @@ func shortName(m *metric) string {
 		"mem_usage": "idle memory (cgroup)", "mem_pss": "idle memory (Σ Pss)", "start_ssh": "start → SSH ready",
 		"boot_ssh": "PID 1 → SSH ready",
 		"stop":     "docker stop", "restart_loop": "first restart (crash loop)", "crash_cpu": "crash-loop CPU",
-		"reap": "reap 10,000 orphans", "syslog_rate": "syslog throughput", "image_size": "image size",
+		"reap": "reap 10,000 orphans", "steady_usage": "steady memory (cgroup)", "steady_ws": "steady working set",
+		"svc10_usage": "memory, +10 services", "svc30_usage": "memory, +30 services",
+		"svc30_boot": "boot, +30 services", "svc30_stop": "docker stop, +30 services", "syslog_rate": "syslog throughput", "image_size": "image size",
 	}
 	if n, ok := names[m.Key]; ok {
 		return n
@@ -111,4 +114,66 @@ func shortName(m *metric) string {
 
 func xmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// servicesChart draws each stack's cgroup memory (median MiB) against the
+// number of extra services: 0 is the idle row, then serviceCounts.
+func servicesChart(r *results, sts []stack) string {
+	const w, h, left, top, bottom, right = 640, 360, 60, 50, 50, 110
+	keys := map[int]string{0: "mem_usage"}
+	xs := []int{0}
+	for _, n := range serviceCounts {
+		keys[n] = fmt.Sprintf("svc%d_usage", n)
+		xs = append(xs, n)
+	}
+	pts := map[string][][2]float64{}
+	maxY := 0.0
+	for _, n := range xs {
+		for _, m := range r.Metrics {
+			if m.Key != keys[n] {
+				continue
+			}
+			for name, s := range m.Stacks {
+				pts[name] = append(pts[name], [2]float64{float64(n), s.Median})
+				maxY = math.Max(maxY, s.Median)
+			}
+		}
+	}
+	maxY = math.Ceil(maxY/5) * 5
+	if maxY == 0 {
+		maxY = 5
+	}
+	maxX := float64(xs[len(xs)-1])
+	px := func(x float64) float64 { return left + x/maxX*float64(w-left-right) }
+	py := func(y float64) float64 { return float64(h-bottom) - y/maxY*float64(h-top-bottom) }
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", w, h)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="15" font-weight="bold">Container memory vs. extra services (cgroup usage at 6 s, median) — %s</text>`+"\n", r.Date)
+	for y := 0.0; y <= maxY; y += 5 {
+		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/><text x="%d" y="%.1f" text-anchor="end" fill="#555">%.0f MiB</text>`+"\n",
+			left, py(y), w-right, py(y), left-4, py(y)+4, y)
+	}
+	for _, n := range xs {
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#555">%d</text>`+"\n", px(float64(n)), h-bottom+16, n)
+	}
+	fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" fill="#555">extra services (same tiny service in every stack)</text>`+"\n", px(maxX/2), h-bottom+34)
+	colors := []string{"#555", "#e09f3e", "#2a9d4b"}
+	for k, st := range sts {
+		p := pts[st.Name]
+		if len(p) == 0 {
+			continue
+		}
+		sort.Slice(p, func(i, j int) bool { return p[i][0] < p[j][0] })
+		var path []string
+		for _, q := range p {
+			path = append(path, fmt.Sprintf("%.1f,%.1f", px(q[0]), py(q[1])))
+			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"/>`+"\n", px(q[0]), py(q[1]), colors[k%len(colors)])
+		}
+		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`+"\n", strings.Join(path, " "), colors[k%len(colors)])
+		last := p[len(p)-1]
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" fill="%s">%s %.1f MiB</text>`+"\n", px(last[0])+6, py(last[1])+4, colors[k%len(colors)], st.Name, last[1])
+	}
+	b.WriteString("</svg>\n")
+	return b.String()
 }

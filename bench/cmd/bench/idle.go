@@ -19,9 +19,8 @@ const idleDelay = 6 * time.Second
 func (e *env) measureIdle(ctx context.Context) error {
 	dropped := true
 	shared := 0
-	budget := quietBudget
 	err := e.eachRun(func(st stack, i int) error {
-		if others := waitQuiet(ctx, &budget); others > 0 {
+		if others := waitQuiet(ctx, &e.quiet); others > 0 {
 			shared++
 		}
 		ok, err := e.idleRun(ctx, st, i)
@@ -42,7 +41,7 @@ func (e *env) measureIdle(ctx context.Context) error {
 	return nil
 }
 
-// quietBudget bounds the total time measureIdle waits for other containers
+// quietBudget bounds the total time the memory groups wait for other containers
 // to go away.
 const quietBudget = 3 * time.Minute
 

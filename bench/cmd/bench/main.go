@@ -26,6 +26,7 @@ type config struct {
 	Base           string
 	SvinitImage    string
 	Runs           int
+	SteadyRuns     int
 	SyslogMessages int
 	Orphans        int
 	CrashWindow    time.Duration
@@ -54,17 +55,18 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&cfg.Root, "root", ".", "repository root")
 	fs.StringVar(&cfg.Base, "base", "alpine-server-base:offline", "offline base image the seed and s6 images are built FROM")
 	fs.StringVar(&cfg.SvinitImage, "svinit-image", "", "svinit image (default alpine-server:$(cat VERSION)-offline)")
-	fs.IntVar(&cfg.Runs, "runs", 5, "runs per metric and stack")
+	fs.IntVar(&cfg.Runs, "runs", 3, "runs per metric and stack")
+	fs.IntVar(&cfg.SteadyRuns, "steady-runs", 2, "runs per stack of the 90 s steady-state memory")
 	fs.IntVar(&cfg.SyslogMessages, "syslog-messages", 200000, "messages per syslog run")
 	fs.IntVar(&cfg.Orphans, "orphans", 10000, "orphans per zombie run")
 	fs.DurationVar(&cfg.CrashWindow, "crash-window", 30*time.Second, "how long the crash loop's CPU is measured")
 	fs.StringVar(&stacksFlag, "stacks", "seed,s6,svinit", "stacks to compare (seed first: ratios are to seed)")
-	fs.StringVar(&metricsFlag, "metrics", "", "only these groups: idle,stubborn,crash,zombies,syslog,size (default all)")
+	fs.StringVar(&metricsFlag, "metrics", "", "only these groups: idle,steady,services,stubborn,crash,zombies,syslog,size (default all)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
-	if cfg.Runs < 1 || cfg.SyslogMessages < 1 || cfg.Orphans < 1 {
-		return cfg, fmt.Errorf("-runs, -syslog-messages and -orphans must be positive")
+	if cfg.Runs < 1 || cfg.SteadyRuns < 1 || cfg.SyslogMessages < 1 || cfg.Orphans < 1 {
+		return cfg, fmt.Errorf("-runs, -steady-runs, -syslog-messages and -orphans must be positive")
 	}
 	root, err := filepath.Abs(cfg.Root)
 	if err != nil {

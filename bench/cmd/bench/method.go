@@ -9,7 +9,7 @@ import (
 func writeMethod(b *strings.Builder, cfg config) {
 	fmt.Fprintf(b, "\n## How each figure is measured\n\n")
 	fmt.Fprintf(b, "`make bench` = `scripts/ensure-docker`, `make base`, `make image FLAVOR=offline`, then "+
-		"`go run ./bench/cmd/bench` (flags: `-runs`, `-stacks`, `-metrics`, `-syslog-messages`, `-orphans`, `-crash-window`). "+
+		"`go run ./bench/cmd/bench` (flags: `-runs`, `-steady-runs`, `-stacks`, `-metrics`, `-syslog-messages`, `-orphans`, `-crash-window`). "+
 		"It builds `alpine-server-bench:seed` and `alpine-server-bench:s6` (`FROM %s`, `COPY` of the Debian packages' "+
 		"programs and libraries from `apt-get download` + `dpkg -x`, and the service folders in `bench/stacks/rootfs`), "+
 		"and a static helper (`bench/cmd/benchhelper`) copied into containers that need it with `docker cp`. "+
@@ -60,6 +60,20 @@ func methodLines(cfg config) []string {
 			"containers are on a bridge network with fixed addresses so this is polled from the start too): it leaves " +
 			"out docker's own start-up work and its userland proxy, which here adds ~0.6 s before the published port " +
 			"passes a banner through, the same for every stack.",
+		fmt.Sprintf("**steady memory**: %d runs per stack, one container at a time, from a dropped page cache, created "+
+			"with `--health-interval %s` (svinit's image runs its HEALTHCHECK `sv check` every %s; seed and s6 have no "+
+			"HEALTHCHECK); around %s after `docker start` read `memory.usage_in_bytes` and the working set, usage − "+
+			"`total_inactive_file` of `memory.stat` (what `docker stats` and the kubelet show), %d times a second apart, "+
+			"and keep the mean (docker runs checks on a fixed beat: a single read would always fall at the same phase).",
+			cfg.SteadyRuns, healthInterval, healthInterval, steadyDelay, steadyReads),
+		fmt.Sprintf("**extra services**: the same tiny service in every stack, `%s` in a `#!/bin/sh` run script "+
+			"(runit and s6: a service folder each, so runsv/s6-supervise + sh→sleep; svinit: a manifest + run), "+
+			"%v of them; in svinit the first %d form a dependency chain (`depends_on` the previous), the rest start "+
+			"in parallel; runit and s6 have no dependencies and start all at once. From a dropped page cache: "+
+			"*all running* = docker's `State.StartedAt` → every `sleep` process is in the cgroup (polled every 5 ms); "+
+			"memory 6 s after start as in the idle row; then `docker stop` is timed. Per added service = "+
+			"(usage with 30 − usage with 10) ÷ 20, per run. `services.svg` plots the medians with the idle row at 0.",
+			tinyService, serviceCounts, chainLen),
 		"**stop with a TERM-ignoring service**: a fresh container plus a service (`benchhelper stubborn`, which catches " +
 			"TERM and logs it) with a 2 s stop timeout in the stack's own way (see Stacks); once it logged `up`, time `docker stop`.",
 		fmt.Sprintf("**restart and crash-loop CPU**: every stack × run at once (%d containers, each one's sequence "+
@@ -79,8 +93,8 @@ func methodLines(cfg config) []string {
 			"docker's json-file log (what `docker logs` reads) until every message arrived or none did for 3 s. "+
 			"Rate = arrived ÷ (docker's timestamp of the last arrival − the client's first send); lost = sent − arrived.",
 			cfg.SyslogMessages),
-		"Every container is created with `--no-healthcheck` (only svinit's image has a HEALTHCHECK; its `sv check` " +
-			"execs would add processes and CPU to the measured cgroup) and removed after its run.",
+		"Every container but the steady-state ones is created with `--no-healthcheck` (only svinit's image has a " +
+			"HEALTHCHECK; its `sv check` execs add processes, CPU and page cache to the measured cgroup) and removed after its run.",
 		"**size**: `docker image inspect -f {{.Size}}`; svinit's binary is copied out of the image with `docker cp`.",
 	}
 }

@@ -114,6 +114,9 @@ func (r *results) finish() {
 			if seed != nil {
 				base = seed.Median
 			}
+			if m.Target.Fastest {
+				base = fastest(m)
+			}
 			met := m.Target.met(sv.Median, base)
 			m.Met = &met
 			if !met {
@@ -129,6 +132,20 @@ func (r *results) finish() {
 			r.PSS[stack][name], _, _ = summarize(xs)
 		}
 	}
+}
+
+// fastest is the best median among the stacks other than svinit.
+func fastest(m *metric) float64 {
+	best := 0.0
+	for name, s := range m.Stacks {
+		if name == svinitName {
+			continue
+		}
+		if best == 0 || (m.Lower && s.Median < best) || (!m.Lower && s.Median > best) {
+			best = s.Median
+		}
+	}
+	return best
 }
 
 // summarize returns the median, min and max of xs.

@@ -27,6 +27,7 @@ type service struct {
 	Run         string        // the body of ./run
 	StopTimeout time.Duration // 0: the stack's default
 	Down        bool          // not started at boot; `up` starts it
+	DependsOn   string        // svinit only: started once this one is ready
 }
 
 const (
@@ -96,6 +97,9 @@ func svinitService(svc service) []tarFile {
 	manifest := fmt.Sprintf("enabled: true\nauto_start: %v\n", !svc.Down)
 	if svc.StopTimeout > 0 {
 		manifest += fmt.Sprintf("stop_timeout: %s\n", svc.StopTimeout)
+	}
+	if svc.DependsOn != "" {
+		manifest += fmt.Sprintf("depends_on: [%s]\n", svc.DependsOn)
 	}
 	dir := "/etc/services/" + svc.Name + "/"
 	return []tarFile{
