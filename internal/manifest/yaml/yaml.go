@@ -568,7 +568,7 @@ func (p *parser) plain(indent int, flow, key bool) string {
 		for !p.atBreakz() {
 			c := p.src[p.pos]
 			if c == ':' && isBlankz(p.at(1)) || c == '#' && isBlank(p.src[p.pos-1]) ||
-				flow && (isFlowInd(c) || c == '?' && isBlankz(p.at(1))) {
+				flow && (isFlowInd(c) || c == '?') {
 				return b.String() + string(p.src[start:end])
 			}
 			p.pos++
