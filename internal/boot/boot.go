@@ -120,11 +120,6 @@ func (s *svinit) supervisorConfig() supervisor.Config {
 	}
 }
 
-// requestStop asks the boot loop to shut down with code.
-func (s *svinit) requestStop(code int, why string) {
-	s.askStop(stopReq{code: code, why: why})
-}
-
 // askStop hands r to the boot loop. Once the loop has ended the shutdown is
 // under way: there is nothing left to ask.
 func (s *svinit) askStop(r stopReq) {

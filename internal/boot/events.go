@@ -3,6 +3,7 @@ package boot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -194,17 +195,18 @@ func (l *bootLoop) signal(sig os.Signal) (code int, stop bool) {
 		// second TERM do not.
 		return l.stop(stopReq{why: "got " + sigName(sig), now: sig != syscall.SIGTERM || l.delay != nil})
 	case sig == syscall.SIGHUP:
-		reply := make(chan error, 1)
-		if l.reload(reply) {
-			go func() {
-				s.log.Infof("reloading services")
-				if err := <-reply; err != nil {
-					s.log.Errorf("%v", err)
-				}
-			}()
-		} else {
-			s.log.Infof("got SIGHUP; %v, ignored", <-reply)
+		if err := l.cannotReload(); err != nil {
+			s.log.Infof("got SIGHUP; %v, ignored", err)
+			break
 		}
+		s.log.Infof("reloading services")
+		reply := make(chan error, 1)
+		l.reload(reply)
+		go func() {
+			if err := <-reply; err != nil {
+				s.log.Errorf("%v", err)
+			}
+		}()
 	case sig == syscall.SIGPIPE:
 		// our own write to a closed stdout: nothing to forward
 	case l.m != nil:
@@ -240,25 +242,31 @@ func (l *bootLoop) stop(r stopReq) (code int, stop bool) {
 	}
 	l.stopCode = r.code
 	l.delay = time.After(s.set.StopDelay)
-	s.drain()
+	s.sup.Drain() // `sv check` fails while everything keeps running
 	s.log.Infof("%s; services marked not ready, shutting down in %s (SVINIT_STOP_DELAY; then SVINIT_SHUTDOWN_TIMEOUT=%s)",
 		r.why, s.set.StopDelay, s.set.ShutdownTimeout)
 	return 0, false
 }
 
-// reload starts a reload that answers on reply, or answers at once why it
-// cannot run. It reports whether the reload started.
-func (l *bootLoop) reload(reply chan<- error) bool {
+// cannotReload says why a reload cannot run now, or nil.
+func (l *bootLoop) cannotReload() error {
 	switch {
 	case l.delay != nil:
-		reply <- errors.New("svinit is shutting down")
-		return false
+		return errors.New("svinit is shutting down")
 	case l.s.sup == nil:
-		reply <- errors.New("services are not loaded yet")
-		return false
+		return errors.New("services are not loaded yet")
+	}
+	return nil
+}
+
+// reload starts a reload that answers on reply, or answers at once why it
+// cannot run.
+func (l *bootLoop) reload(reply chan<- error) {
+	if err := l.cannotReload(); err != nil {
+		reply <- fmt.Errorf("reload: %w", err)
+		return
 	}
 	go func() { reply <- l.s.reload() }()
-	return true
 }
 
 // shutdown ends the step in flight (a startup script is killed, a wait

@@ -10,18 +10,11 @@ import (
 	"alpine-server/internal/supervisor"
 )
 
-// Handle answers one `sv` request (control.Handler). Verbs on services go
-// to the supervisor; reload and shutdown are svinit's own.
+// Handle answers one `sv` request on the services, once they are loaded.
+// reload and shutdown never get here: bootHandler hands them to the boot
+// loop, which decides them in every phase.
 func (s *svinit) Handle(ctx context.Context, req control.Request) control.Response {
 	switch req.Verb {
-	case "reload":
-		if err := s.reload(); err != nil {
-			return control.Response{Error: err.Error()}
-		}
-		return control.Response{OK: true}
-	case "shutdown":
-		s.requestStop(0, "sv shutdown")
-		return control.Response{OK: true}
 	case "metrics":
 		return control.Response{Error: "metrics not available"}
 	case "status":

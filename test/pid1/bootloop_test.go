@@ -88,6 +88,9 @@ func TestSvShutdownDuringStartupScript(t *testing.T) {
 	if code == 0 || !strings.Contains(out, "booting") {
 		t.Errorf("sv status during startup scripts: exit %d, %q; want an error saying svinit is booting", code, out)
 	}
+	if out, code := b.sv("reload"); code == 0 || !strings.Contains(out, "reload: services are not loaded yet") {
+		t.Errorf("sv reload during startup scripts: exit %d, %q", code, out)
+	}
 	if out, code := b.sv("shutdown"); code != 0 {
 		t.Fatalf("sv shutdown: exit %d: %s", code, out)
 	}
@@ -96,5 +99,27 @@ func TestSvShutdownDuringStartupScript(t *testing.T) {
 	}
 	if strings.Contains(b.out.String(), "MAIN") {
 		t.Errorf("the main command started after the stop")
+	}
+}
+
+// A stop while a service waits for a dependency that is never ready, and
+// the main command waits for both, begins the shutdown at once.
+func TestStopDuringDependencyWait(t *testing.T) {
+	t.Parallel()
+	b := boot(t, spec{
+		services: map[string]map[string]string{
+			"stuck": neverReady["stuck"],
+			"app":   {"manifest.yml": manifest(`command: [sh, -c, "echo APP; exec sleep 100"]`, "depends_on: [stuck]")},
+		},
+		env:  []string{"SVINIT_WAIT_READY_TIMEOUT=60s"},
+		main: []string{"sh", "-c", "echo MAIN; exec sleep 100"},
+	})
+	b.waitStatus("stuck", `^starting: stuck: \(pid \d+\)`, 10*time.Second)
+	b.signal(syscall.SIGTERM)
+	if got := b.wait(15 * time.Second); got != 0 {
+		t.Errorf("exit %d, want 0", got)
+	}
+	if out := b.out.String(); strings.Contains(out, "MAIN") || strings.Contains(out, "APP") {
+		t.Errorf("a service or the main command started after the stop")
 	}
 }

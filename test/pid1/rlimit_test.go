@@ -69,3 +69,25 @@ func TestNofileRaisedForSvinitNotForItsChildren(t *testing.T) {
 	b.signal(syscall.SIGTERM)
 	b.wait(20 * time.Second)
 }
+
+// Under `ulimit -n 64` (soft = hard: nothing to raise) a dozen services
+// boot: svinit holds few fds per service (issue 8, case 10, where the 11th
+// service stopped the boot with exit 2).
+func TestADozenServicesBootUnderUlimit64(t *testing.T) {
+	t.Parallel()
+	svcs := map[string]map[string]string{}
+	for i := range 12 {
+		svcs[fmt.Sprintf("s%02d", i)] = map[string]string{"manifest.yml": manifest(`command: [sleep, "100"]`)}
+	}
+	b := boot(t, spec{prelude: "ulimit -n 64 || exit 125", services: svcs})
+	for name := range svcs {
+		b.waitStatus(name, `^run: `+name+`: `, 10*time.Second)
+	}
+	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", b.initPid())); err == nil {
+		t.Logf("svinit holds %d fds with 12 services", len(ents))
+	}
+	b.signal(syscall.SIGTERM)
+	if got := b.wait(20 * time.Second); got != 0 {
+		t.Errorf("exit %d", got)
+	}
+}

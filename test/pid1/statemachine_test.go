@@ -19,23 +19,44 @@ import (
 func TestStoppingServiceIsNotReady(t *testing.T) {
 	t.Parallel()
 	b := boot(t, spec{services: map[string]map[string]string{
-		// TERM makes it take a second to go.
-		"slow": {"manifest.yml": manifest("stop_timeout: 10s"), "run": "#!/bin/sh\ntrap 'sleep 1; exit 0' TERM\nwhile :; do sleep 0.05; done\n"},
+		// TERM makes it wait for $T/slow.go before it exits.
+		"slow": {"manifest.yml": manifest("stop_timeout: 30s"),
+			"run": "#!/bin/sh\ntrap 'while [ ! -e \"$T/slow.go\" ]; do sleep 0.05; done; exit 0' TERM\nwhile :; do sleep 0.05; done\n"},
 	}})
 	sv := func(args ...string) (string, string, int) { return svCall{}.run(t, b.ctl, args...) }
 	old := pidIn(t, b.waitStatus("slow", `^run: slow: \(pid \d+\) \d+s, .*ready`, 10*time.Second))
 	if out, errOut, code := sv("down", "slow"); code != 0 {
 		t.Fatalf("sv down slow: exit %d %q %q", code, out, errOut)
 	}
+	b.waitStatus("slow", `(?m)^stopping: slow: \(pid \d+\) \d+s, want down$`, 5*time.Second)
 	if out, errOut, code := sv("check", "slow"); code != 1 {
 		t.Errorf("sv check slow while it stops: exit %d %q %q; want 1 (not ready)", code, out, errOut)
 	}
 	if out, errOut, code := sv("wait", "-t", "0.2", "slow"); code == 0 {
 		t.Errorf("sv wait slow while it stops: exit 0 %q %q; want 1", out, errOut)
 	}
-	out, errOut, code := sv("-w", "10", "start", "slow")
-	if code != 0 || !regexp.MustCompile(`^ok: run: slow: \(pid \d+\) \d+s.*, ready`).MatchString(out) {
-		t.Fatalf("sv -w 10 start slow on a stopping service: exit %d %q %q; want ok: run: ... ready", code, out, errOut)
+	startDone := make(chan [3]any, 1)
+	go func() {
+		out, errOut, code := sv("-w", "20", "start", "slow")
+		startDone <- [3]any{out, errOut, code}
+	}()
+	b.waitLog(`control: peer pid \d+ uid 0: start \[slow\]`, 5*time.Second)
+	b.waitStatus("slow", `(?m)^stopping: slow: \(pid \d+\) \d+s$`, 5*time.Second) // wanted up again, old process still there
+	select {
+	case r := <-startDone:
+		t.Fatalf("sv -w start returned while the old process still runs: %v", r)
+	default:
+	}
+	writeFile(t, filepath.Join(b.dir, "slow.go"), "", false)
+	var r [3]any
+	select {
+	case r = <-startDone:
+	case <-time.After(25 * time.Second):
+		t.Fatal("sv -w 20 start slow did not return")
+	}
+	out := r[0].(string)
+	if r[2].(int) != 0 || !regexp.MustCompile(`^ok: run: slow: \(pid \d+\) \d+s.*, ready`).MatchString(out) {
+		t.Fatalf("sv -w 20 start slow on a stopping service: %v; want ok: run: ... ready", r)
 	}
 	if n := pidIn(t, out); n == old {
 		t.Errorf("sv -w start answered for the old process %d: %q", old, out)
@@ -114,11 +135,11 @@ func TestLeftoversOfTheGroupAreStoppedBeforeRestart(t *testing.T) {
 }
 
 // finishService crashes when told (sv kill) and has a finish script that
-// takes a second.
+// runs until the test creates $T/finish.go (at most its 30s stop_timeout).
 func finishService() map[string]string {
 	return map[string]string{
-		"manifest.yml": manifest(`command: [sleep, "100"]`),
-		"finish":       "#!/bin/sh\necho \"finish $1 $2\"\nsleep 1\n",
+		"manifest.yml": manifest(`command: [sleep, "100"]`, "stop_timeout: 30s"),
+		"finish":       "#!/bin/sh\necho \"finish $1 $2\"\nwhile [ ! -e \"$T/finish.go\" ]; do sleep 0.05; done\n",
 	}
 }
 
@@ -132,9 +153,13 @@ func TestStopDuringFinishWinsAndFinishPidIsShown(t *testing.T) {
 		t.Fatalf("sv kill web: exit %d %q", code, out)
 	}
 	b.waitStatus("web", `^finish: web: \(pid \d+\) \d+s`, 5*time.Second)
-	if out, code := b.sv("stop", "web"); code != 0 {
-		t.Errorf("sv stop web during finish: exit %d %q", code, out)
+	// sv down only asks (no wait): the finish script is still running.
+	if out, code := b.sv("down", "web"); code != 0 {
+		t.Errorf("sv down web during finish: exit %d %q", code, out)
 	}
+	b.waitStatus("web", `^finish: web: \(pid \d+\) \d+s, want down`, 5*time.Second)
+	writeFile(t, filepath.Join(b.dir, "finish.go"), "", false)
+	b.waitStatus("web", `^down: web: \d+s, normally up`, 10*time.Second)
 	st := b.statusJSON("web")
 	if st.State != "down" || st.WantUp || st.Restarts != 0 {
 		t.Errorf("after sv stop during finish: %+v; want down, want_up false, 0 restarts", st)
@@ -150,15 +175,15 @@ func TestBackoffShowsTimeLeft(t *testing.T) {
 	b := boot(t, spec{services: map[string]map[string]string{
 		"crash": {"manifest.yml": manifest(`command: [sh, -c, "exit 1"]`)},
 	}})
-	b.waitLog(`service crash exited 1, restarting in 3.2s`, 20*time.Second)
+	b.waitLog(`service crash exited 1, restarting in 6.4s`, 30*time.Second)
 	rx := regexp.MustCompile(`^backoff: crash: exited 1, restart in (\d+(\.\d+)?)(s|ms)`)
-	waitFor(t, 3*time.Second, "the status to count down from 3.2s", func() bool {
+	waitFor(t, 6*time.Second, "the status to count down from 6.4s", func() bool {
 		out, _ := b.sv("status", "crash")
 		m := rx.FindStringSubmatch(out)
 		if m == nil {
 			return false
 		}
 		v, _ := strconv.ParseFloat(m[1], 64)
-		return m[3] == "ms" || v < 3
+		return m[3] == "ms" || v < 6
 	})
 }
