@@ -111,8 +111,10 @@ func (d *Decoder) want(what string) {
 			found = "a boolean"
 		case c == '-' || c >= '0' && c <= '9':
 			found = "a number"
-		default:
+		case c < utf8.RuneSelf:
 			found = strconv.QuoteRune(rune(c))
+		default:
+			found = "byte 0x" + strconv.FormatUint(uint64(c), 16)
 		}
 	}
 	d.Fail("want " + what + ", found " + found)
