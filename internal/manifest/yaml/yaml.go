@@ -506,7 +506,7 @@ func (p *parser) inline(indent int, key bool) *Node {
 	n := &Node{Kind: ScalarNode, Line: line}
 	switch c := p.at(0); {
 	case c == '[' || c == '{':
-		return p.flow()
+		return p.flow(indent)
 	case c == '*':
 		return p.alias()
 	case c == '\'' || c == '"':
@@ -587,6 +587,9 @@ func (p *parser) plain(indent int, flow, key bool) string {
 			p.newline()
 			breaks++
 			for !p.eof() && isBlank(p.src[p.pos]) {
+				if p.src[p.pos] == '\t' && p.col() <= indent {
+					p.fail("found a tab character that violates indentation")
+				}
 				p.pos++
 			}
 		}
@@ -676,23 +679,24 @@ func (p *parser) quoted() string {
 	}
 }
 
-// escapes maps YAML's one-character escapes to what they stand for.
-var escapes = map[byte]string{
-	'0': "\x00", 'a': "\a", 'b': "\b", 't': "\t", '\t': "\t", 'n': "\n", 'v': "\v", 'f': "\f",
-	'r': "\r", 'e': "\x1b", ' ': " ", '"': "\"", '\\': "\\",
-	'N': "\u0085", '_': "\u00a0", 'L': "\u2028", 'P': "\u2029",
-}
-
-// escape reads one escape sequence of a double-quoted scalar.
+// escape reads one escape sequence of a double-quoted scalar: YAML's
+// one-character escapes, and \xXX, \uXXXX, \UXXXXXXXX.
 func (p *parser) escape(b *strings.Builder) {
 	c := p.at(1)
-	if s, ok := escapes[c]; ok {
-		b.WriteString(s)
+	if i := strings.IndexByte(escapeChars, c); i >= 0 && c != 0 {
+		b.WriteString(escapeValues[i])
 		p.pos += 2
 		return
 	}
-	digits := map[byte]int{'x': 2, 'u': 4, 'U': 8}[c]
-	if digits == 0 {
+	digits := 0
+	switch c {
+	case 'x':
+		digits = 2
+	case 'u':
+		digits = 4
+	case 'U':
+		digits = 8
+	default:
 		p.fail("found unknown escape character while parsing a quoted scalar")
 	}
 	if p.pos+2+digits > len(p.src) {
@@ -709,6 +713,13 @@ func (p *parser) escape(b *strings.Builder) {
 	p.pos += 2 + digits
 }
 
+// escapeChars are the one-character escapes; escapeValues what each
+// stands for.
+const escapeChars = "0abt\tnvfre \"\\N_LP"
+
+var escapeValues = [...]string{"\x00", "\a", "\b", "\t", "\t", "\n", "\v", "\f", "\r", "\x1b", " ", "\"", "\\",
+	"\u0085", "\u00a0", "\u2028", "\u2029"}
+
 // blockScalar reads a | (literal) or > (folded) scalar, as libyaml does.
 func (p *parser) blockScalar(indent int) string {
 	literal := p.src[p.pos] == '|'
@@ -717,7 +728,10 @@ func (p *parser) blockScalar(indent int) string {
 	for range 2 {
 		switch c := p.at(0); {
 		case (c == '+' || c == '-') && chomp == 0:
-			chomp = map[byte]int{'+': 1, '-': -1}[c]
+			chomp = 1
+			if c == '-' {
+				chomp = -1
+			}
 			p.pos++
 		case c >= '1' && c <= '9' && inc == 0:
 			inc = int(c - '0')
@@ -803,8 +817,9 @@ func (p *parser) blockBreaks(ind *int, indent int) string {
 	return breaks.String()
 }
 
-// flow reads a [list] or {mapping}, across lines if need be.
-func (p *parser) flow() *Node {
+// flow reads a [list] or {mapping}, across lines if need be; indent is
+// the column of the enclosing block collection.
+func (p *parser) flow(indent int) *Node {
 	p.enter()
 	defer p.leave()
 	open := p.src[p.pos]
@@ -822,7 +837,7 @@ func (p *parser) flow() *Node {
 			p.pos++
 			return n
 		}
-		item := p.flowNode()
+		item := p.flowNode(indent)
 		if !p.flowSpace() {
 			p.failAtEnd(want)
 		}
@@ -837,7 +852,7 @@ func (p *parser) flow() *Node {
 					p.failAtEnd(want)
 				}
 				if c := p.at(0); c != ',' && c != '}' {
-					value = p.flowNode()
+					value = p.flowNode(indent)
 				}
 			}
 			n.Content = append(n.Content, item, value)
@@ -863,7 +878,7 @@ func (p *parser) flow() *Node {
 }
 
 // flowNode reads one entry of a flow collection.
-func (p *parser) flowNode() *Node {
+func (p *parser) flowNode(indent int) *Node {
 	line := p.line
 	anchor := p.anchor()
 	if anchor != "" && !p.flowSpace() {
@@ -872,7 +887,7 @@ func (p *parser) flowNode() *Node {
 	var n *Node
 	switch c := p.at(0); {
 	case c == '[' || c == '{':
-		n = p.flow()
+		n = p.flow(indent)
 	case c == '*' && anchor == "":
 		n = p.alias()
 	case c == '\'' || c == '"':
@@ -884,7 +899,7 @@ func (p *parser) flowNode() *Node {
 	case anchor != "" && (c == ',' || c == ']' || c == '}' || c == ':'):
 		n = &Node{Kind: ScalarNode, Line: line} // an anchored empty node
 	case p.plainStart(true):
-		n = &Node{Kind: ScalarNode, Line: line, Value: p.plain(-1, true, false)}
+		n = &Node{Kind: ScalarNode, Line: line, Value: p.plain(indent, true, false)}
 	default:
 		p.fail("did not find expected node content")
 	}
