@@ -683,8 +683,8 @@ func (p *parser) quoted() string {
 // one-character escapes, and \xXX, \uXXXX, \UXXXXXXXX.
 func (p *parser) escape(b *strings.Builder) {
 	c := p.at(1)
-	if i := strings.IndexByte(escapeChars, c); i >= 0 && c != 0 {
-		b.WriteString(escapeValues[i])
+	if r, ok := shortEscape(c); ok {
+		b.WriteRune(r)
 		p.pos += 2
 		return
 	}
@@ -713,12 +713,40 @@ func (p *parser) escape(b *strings.Builder) {
 	p.pos += 2 + digits
 }
 
-// escapeChars are the one-character escapes; escapeValues what each
-// stands for.
-const escapeChars = "0abt\tnvfre \"\\N_LP"
-
-var escapeValues = [...]string{"\x00", "\a", "\b", "\t", "\t", "\n", "\v", "\f", "\r", "\x1b", " ", "\"", "\\",
-	"\u0085", "\u00a0", "\u2028", "\u2029"}
+// shortEscape is what the one-character escape \c stands for.
+func shortEscape(c byte) (rune, bool) {
+	switch c {
+	case '0':
+		return 0, true
+	case 'a':
+		return '\a', true
+	case 'b':
+		return '\b', true
+	case 't', '\t':
+		return '\t', true
+	case 'n':
+		return '\n', true
+	case 'v':
+		return '\v', true
+	case 'f':
+		return '\f', true
+	case 'r':
+		return '\r', true
+	case 'e':
+		return 0x1b, true
+	case ' ', '"', '\\':
+		return rune(c), true
+	case 'N':
+		return 0x85, true
+	case '_':
+		return 0xa0, true
+	case 'L':
+		return 0x2028, true
+	case 'P':
+		return 0x2029, true
+	}
+	return 0, false
+}
 
 // blockScalar reads a | (literal) or > (folded) scalar, as libyaml does.
 func (p *parser) blockScalar(indent int) string {
