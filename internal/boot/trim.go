@@ -19,10 +19,12 @@ import (
 const splitPages = 1
 
 // Every keepInterval, the keeper drops the binary's page cache again once
-// more than keepSlack pages came back that svinit does not map.
+// more than keepSlack pages came back, and maps the binary afresh (so that
+// PID 1 keeps only what it touches next) at most every retrimInterval.
 const (
-	keepInterval = time.Second
-	keepSlack    = 32
+	keepInterval   = time.Second
+	keepSlack      = 64
+	retrimInterval = 10 * time.Second
 )
 
 // trimBinaryPages leaves in memory only the pages of svinit's own binary
@@ -45,52 +47,86 @@ func trimBinaryPages(ctx context.Context) int {
 	// pages back now rather than at the next forced GC two minutes on;
 	// before the remap, since a GC touches code and type data of its own.
 	debug.FreeOSMemory()
-	total := 0
-	ms := ownMappings()
-	for _, m := range ms {
-		if m.anon || !remap(m) {
-			continue // a copied-on-write page (a debugger's breakpoint) stays
+	var ms []mapping
+	for _, m := range ownMappings() {
+		if !m.anon { // a copied-on-write page (a debugger's breakpoint) stays
+			ms = append(ms, m)
 		}
-		total += int(m.end - m.start)
-		splitMapping(m)
 	}
-	dropUnmapped()
+	total := remapAll(ms, true)
 	if total > 0 {
 		go keepTrimmed(ctx, ms)
 	}
 	return total
 }
 
-// keepTrimmed drops the binary's cached pages that nothing maps whenever
-// more than keepSlack of them came back. Each `sv` the image's HEALTHCHECK
-// execs reads the whole binary (exec's readahead) and leaves it cached,
-// charged to the container, after it exits. mincore on our own mappings
-// says which pages of the file are cached, mapped or not.
+// ReleaseBinary maps this process's read-only mappings of its binary
+// afresh and drops the binary's page cache that nothing maps. A
+// short-lived `sv` calls it before exiting: exec's readahead cached the
+// whole binary, charged to the container, and the pages it mapped would
+// otherwise stay until PID 1's keeper drops them. Pages PID 1 maps stay.
+func ReleaseBinary() { remapAll(ownMappings(), false) }
+
+// remapAll maps each of ms afresh (cut into one-page mappings when split),
+// then drops the unmapped page cache, and returns the bytes remapped.
+func remapAll(ms []mapping, split bool) int {
+	total := 0
+	for _, m := range ms {
+		if m.anon || !remap(m) {
+			continue // a copied-on-write page (a debugger's breakpoint) stays
+		}
+		total += int(m.end - m.start)
+		if split {
+			splitMapping(m)
+		}
+	}
+	dropUnmapped()
+	return total
+}
+
+// keepTrimmed keeps the binary's page cache near what it was after the
+// trim. Each `sv` the image's HEALTHCHECK execs reads the whole binary
+// (exec's readahead), and PID 1 maps more of it while it answers. mincore
+// on our own mappings says which pages of the file are cached, mapped or
+// not. ms were listed before the split (which made many mappings of each).
+//
+// It allocates nothing per tick: garbage would grow PID 1's heap to the
+// GC's 4 MiB minimum goal. ms hold no copied-on-write pages (checked at
+// the trim): nothing writes to a static Go binary's read-only mappings.
 func keepTrimmed(ctx context.Context, ms []mapping) {
 	t := time.NewTicker(keepInterval)
 	defer t.Stop()
-	base := cachedPages(ms)
+	longest := 0
+	for _, m := range ms {
+		longest = max(longest, int((m.end-m.start)/uintptr(os.Getpagesize())))
+	}
+	vec := make([]byte, longest)
+	base := cachedPages(ms, vec)
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if n := cachedPages(ms); n > base+keepSlack {
-			dropUnmapped()
-			base = cachedPages(ms)
+		if cachedPages(ms, vec) <= base+keepSlack {
+			continue
 		}
+		if time.Since(last) < retrimInterval {
+			dropUnmapped()
+			continue
+		}
+		remapAll(ms, true)
+		last = time.Now()
 	}
 }
 
 // cachedPages counts the pages of the mappings ms that are in the page
-// cache (ms were listed before the split: it made many mappings of each).
-func cachedPages(ms []mapping) int {
+// cache, using vec (as long as the longest mapping, in pages) for mincore.
+func cachedPages(ms []mapping, vec []byte) int {
 	n := 0
-	var vec []byte
 	for _, m := range ms {
-		pages := int((m.end - m.start) / uintptr(os.Getpagesize()))
-		vec = append(vec[:0], make([]byte, pages)...)
+		vec := vec[:(m.end-m.start)/uintptr(os.Getpagesize())]
 		_, _, errno := unix.Syscall(unix.SYS_MINCORE, m.start, m.end-m.start, uintptr(unsafe.Pointer(&vec[0])))
 		if errno != 0 {
 			continue
