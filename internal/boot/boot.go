@@ -32,7 +32,7 @@ type svinit struct {
 	mux   *logmux.Mux
 	log   *logmux.Logger
 	reap  *reaper.Reaper
-	sup   *supervisor.Supervisor
+	sup   *supervisor.Supervisor // set by the boot loop; read by others once loaded is closed
 	users privdrop.DB
 	pid1  bool
 
@@ -42,14 +42,22 @@ type svinit struct {
 
 	cronBoot cron.Boot // @reboot jobs run once per boot, not per cron restart
 
-	stopC   chan stopReq // ask the event loop to shut down
-	reloadC chan chan error
-	opMu    sync.Mutex // reload and shutdown never overlap
+	// The boot loop's inbox (events.go): asks to stop and to reload, from
+	// `sv` and the supervisor. loopDone is closed when the loop has ended,
+	// so an ask never waits on a loop that no longer reads.
+	stopC    chan stopReq
+	reloadC  chan chan error
+	loopDone chan struct{}
+	loaded   chan struct{} // closed once the services are loaded and sup is set
+	opMu     sync.Mutex    // reload and shutdown never overlap
 }
 
+// stopReq asks the boot loop to shut down with code; now skips what is
+// left of SVINIT_STOP_DELAY.
 type stopReq struct {
 	code int
 	why  string
+	now  bool
 }
 
 // Run boots svinit with an optional main command and returns the exit code.
@@ -63,7 +71,8 @@ func Run(main []string) int {
 	mux := logmux.New(logmux.Options{})
 	s := &svinit{
 		set: set, mux: mux, log: mux.Logger("svinit", set.LogLevel, set.LogFormat),
-		pid1: os.Getpid() == 1, stopC: make(chan stopReq, 1), reloadC: make(chan chan error),
+		pid1: os.Getpid() == 1, stopC: make(chan stopReq), reloadC: make(chan chan error),
+		loopDone: make(chan struct{}), loaded: make(chan struct{}),
 	}
 	mux.Register("svinit")
 	code := s.run(main)
@@ -84,62 +93,14 @@ func (s *svinit) run(main []string) int {
 	go s.reap.Run(ctx)
 	sigs := s.notifySignals()
 	defer stopSignals(sigs)
-
 	if err := s.snapshotEnv(); err != nil {
 		s.log.Errorf("%v", err)
-		return s.shutdown(ExitConfig, nil)
+		close(s.loopDone)
+		return s.shutdown(ExitConfig, nil, time.Now().Add(s.set.ShutdownTimeout))
 	}
-	bootCtx, stopBoot := context.WithCancelCause(ctx)
-	go s.cancelOnStopSignal(bootCtx, sigs, stopBoot)
-	err := s.scripts().RunDir(bootCtx, s.set.StartupDir, "startup", s.set.KeepGoing)
-	stopped := bootCtx.Err() != nil
-	stopBoot(nil)
-	if stopped {
-		return s.shutdown(0, nil)
-	}
-	if err != nil && !s.set.KeepGoing {
-		s.log.Errorf("%v; stopping (set SVINIT_KEEP_GOING=1 to boot on)", err)
-		return s.shutdown(ExitStartup, nil)
-	}
-	s.writeEnv() // again: the profile gets what the scripts exported
-	p, err := s.loadPlan()
-	if err != nil {
-		s.log.Errorf("%v", err)
-		return s.shutdown(ExitConfig, nil)
-	}
-	s.sup = supervisor.New(s.supervisorConfig())
-	if err := s.sup.Start(p); err != nil {
-		s.log.Errorf("%v", err)
-		return s.shutdown(ExitConfig, nil)
-	}
+	// Served from the start, so `sv shutdown` works in every phase.
 	go s.serveControl(ctx)
-	go s.trimWhenSettled(ctx)
-	var m *mainCmd
-	if len(main) > 0 {
-		if m, err = s.startMain(ctx, main); err != nil {
-			s.log.Errorf("main command: %v", err)
-			return s.shutdown(127, nil)
-		}
-	}
-	return s.loop(sigs, m)
-}
-
-// cancelOnStopSignal ends the boot phase early when TERM, INT or QUIT
-// arrives while startup scripts run.
-func (s *svinit) cancelOnStopSignal(ctx context.Context, sigs <-chan os.Signal, cancel context.CancelCauseFunc) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case sig := <-sigs:
-			if isStop(sig) {
-				s.log.Infof("got %s during startup; stopping", sigName(sig))
-				cancel(errors.New("got " + sigName(sig)))
-				return
-			}
-			s.log.Debugf("got %s during startup; ignored", sigName(sig))
-		}
-	}
+	return newBootLoop(ctx, s, sigs, main).run()
 }
 
 func (s *svinit) scripts() *startup.Runner {
@@ -154,16 +115,17 @@ func (s *svinit) supervisorConfig() supervisor.Config {
 		Reaper: s.reap, Mux: s.mux, Log: s.log, Format: s.set.LogFormat,
 		Environ: s.environ, Users: s.users, Builtins: s.newBuiltin,
 		EssentialFailed: func(name string, code int) {
-			s.requestStop(code, fmt.Sprintf("essential service %s failed", name))
+			s.askStop(stopReq{code: code, why: fmt.Sprintf("essential service %s failed", name), now: true})
 		},
 	}
 }
 
-// requestStop asks the event loop to shut down with code; the first ask wins.
-func (s *svinit) requestStop(code int, why string) {
+// askStop hands r to the boot loop. Once the loop has ended the shutdown is
+// under way: there is nothing left to ask.
+func (s *svinit) askStop(r stopReq) {
 	select {
-	case s.stopC <- stopReq{code, why}:
-	default:
+	case s.stopC <- r:
+	case <-s.loopDone:
 	}
 }
 
@@ -171,11 +133,12 @@ func (s *svinit) requestStop(code int, why string) {
 // /run/svinit cannot be created: svinit then serves on the per-uid
 // fallback that sv also looks for, unless SVINIT_CONTROL was set.
 func (s *svinit) serveControl(ctx context.Context) {
-	err := control.Serve(ctx, s.set.Control, s, s.log)
+	h := bootHandler{s}
+	err := control.Serve(ctx, s.set.Control, h, s.log)
 	if err != nil && errors.Is(err, os.ErrPermission) && !s.set.ControlSet && os.Getuid() != 0 {
 		fallback := control.FallbackSocket(os.Getuid())
 		s.log.Infof("control socket: %v; using %s (svinit runs as uid %d)", err, fallback, os.Getuid())
-		err = control.Serve(ctx, fallback, s, s.log)
+		err = control.Serve(ctx, fallback, h, s.log)
 	}
 	if err != nil {
 		s.log.Warnf("control socket: %v; sv will not reach svinit", err)

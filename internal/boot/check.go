@@ -18,13 +18,20 @@ import (
 // script folders, printing one line per problem. It returns 0 when all is
 // well, 1 otherwise.
 func Check(servicesDir string, stdout, stderr io.Writer) int {
-	set, err := LoadSettings(os.Getenv)
+	return check("/", servicesDir, os.Getenv, stdout, stderr)
+}
+
+// check is Check on the file system under root (tests use a temporary one).
+func check(root, servicesDir string, getenv func(string) string, stdout, stderr io.Writer) int {
+	set, err := loadSettings(getenv, root)
 	if err != nil {
 		fmt.Fprintf(stderr, "svinit check: %v\n", err)
 		return 1
 	}
+	where := servicesDir
 	if servicesDir == "" {
 		servicesDir = set.ServicesDir
+		where = describeServicesDir(servicesDir, set.PortList, root)
 	}
 	var problems []error
 	p, warnings, err := LoadPlan(servicesDir, os.LookupEnv, privdrop.DB{})
@@ -32,6 +39,7 @@ func Check(servicesDir string, stdout, stderr io.Writer) int {
 	if p != nil {
 		for _, name := range slices.Sorted(maps.Keys(p.Services)) {
 			svc := p.Services[name]
+			problems = append(problems, svc.PathProblems()...)
 			if svc.Builtin == "cron" {
 				problems = append(problems, checkCrontabs(svc.Environment)...)
 			}
@@ -43,7 +51,9 @@ func Check(servicesDir string, stdout, stderr io.Writer) int {
 		problems = append(problems, unjoin(err)...)
 	}
 	for _, w := range warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
+		if !slices.ContainsFunc(problems, func(e error) bool { return e.Error() == w }) {
+			fmt.Fprintf(stderr, "warning: %s\n", w) // a path problem is an error here
+		}
 	}
 	for _, e := range problems {
 		fmt.Fprintf(stderr, "%v\n", e)
@@ -56,7 +66,7 @@ func Check(servicesDir string, stdout, stderr io.Writer) int {
 	if p != nil {
 		n = len(p.Services)
 	}
-	fmt.Fprintf(stdout, "ok: %d services in %s\n", n, servicesDir)
+	fmt.Fprintf(stdout, "ok: %d services in %s\n", n, where)
 	return 0
 }
 

@@ -12,9 +12,9 @@ import (
 // as PID 1, or when SVINIT_ENV_FILE was set explicitly.
 func (s *svinit) snapshotEnv() error {
 	env := envsnap.Capture(os.Environ())
-	// A *_FILE variable that is not a secret (PID_FILE=/run/x.pid) must not
-	// stop the boot: each one that cannot be expanded is a warning.
-	for _, e := range unjoin(env.ExpandSecrets()) {
+	// A secret that cannot be read must not stop the boot: each one is a
+	// warning. Other *_FILE variables (SSL_CERT_FILE) are left alone.
+	for _, e := range unjoin(env.ExpandSecrets(s.set.Secrets)) {
 		s.log.Warnf("environment: %v", e)
 	}
 	s.env = env
@@ -30,8 +30,8 @@ func (s *svinit) writeEnv() {
 	}
 	s.envMu.Lock()
 	profile := s.set.ProfileFile
-	if !s.pid1 {
-		profile = "" // only the explicitly named file outside a container
+	if !s.pid1 && !s.set.ProfileFileSet {
+		profile = "" // only explicitly named files outside a container
 	}
 	err := s.env.WriteFiles(s.set.EnvFile, profile, s.set.EnvMode)
 	s.envMu.Unlock()

@@ -15,6 +15,9 @@ import (
 // loadPlan reads the services folder and builds the dependency plan. Every
 // problem is in the error, one line each, naming its file.
 func (s *svinit) loadPlan() (*plan.Plan, error) {
+	if s.set.PortList {
+		s.log.Debugf("services from %s", describeServicesDir(s.set.ServicesDir, true, "/"))
+	}
 	p, warnings, err := LoadPlan(s.set.ServicesDir, s.lookupEnv, s.users)
 	for _, w := range warnings {
 		s.log.Warnf("%s", w)
@@ -25,6 +28,9 @@ func (s *svinit) loadPlan() (*plan.Plan, error) {
 // LoadPlan loads and validates a services folder: manifests, dependencies
 // and the users services run as. It is also `svinit check`.
 func LoadPlan(dir string, lookup func(string) (string, bool), users privdrop.DB) (*plan.Plan, []string, error) {
+	if err := checkServicesDir(dir); err != nil {
+		return nil, nil, err
+	}
 	set, err := manifest.Load(dir, lookup)
 	if err != nil {
 		return nil, nil, err
@@ -70,11 +76,4 @@ func (s *svinit) reload() error {
 	}
 	s.sup.SignalBuiltins(syscall.SIGHUP) // cron re-reads its crontabs
 	return nil
-}
-
-func (s *svinit) reloadAndLog() {
-	s.log.Infof("reloading services")
-	if err := s.reload(); err != nil {
-		s.log.Errorf("%v", err)
-	}
 }

@@ -11,14 +11,13 @@ import (
 	"alpine-server/internal/reaper"
 )
 
-// shutdown stops everything in order within SVINIT_SHUTDOWN_TIMEOUT
-// (SPEC §11) and returns the exit code: the main command's when there is
-// one, else code.
-func (s *svinit) shutdown(code int, m *mainCmd) int {
+// shutdown stops everything in order by deadline (SVINIT_SHUTDOWN_TIMEOUT
+// from the moment the shutdown began, SPEC §11) and returns the exit code:
+// the main command's when there is one, else code.
+func (s *svinit) shutdown(code int, m *mainCmd, deadline time.Time) int {
+	start := deadline.Add(-s.set.ShutdownTimeout)
 	s.opMu.Lock() // wait for a reload in flight
 	defer s.opMu.Unlock()
-	start := time.Now()
-	deadline := start.Add(s.set.ShutdownTimeout)
 	if m != nil {
 		code = s.stopMain(m, deadline)
 	}
@@ -40,15 +39,15 @@ func (s *svinit) shutdown(code int, m *mainCmd) int {
 // deadline, then KILL.
 func (s *svinit) stopMain(m *mainCmd, deadline time.Time) int {
 	if !m.exited {
-		_ = reaper.KillGroup(m.child.Pid, syscall.SIGTERM)
-		_ = reaper.KillGroup(m.child.Pid, syscall.SIGCONT)
+		s.killLogged(m.child.Pid, syscall.SIGTERM, "the main command")
+		s.killLogged(m.child.Pid, syscall.SIGCONT, "the main command")
 		t := time.NewTimer(time.Until(deadline))
 		defer t.Stop()
 		select {
 		case m.exit = <-m.child.Done:
 		case <-t.C:
 			s.log.Warnf("main command (pid %d) did not stop by the deadline; sending SIGKILL", m.child.Pid)
-			_ = reaper.KillGroup(m.child.Pid, syscall.SIGKILL)
+			s.killLogged(m.child.Pid, syscall.SIGKILL, "the main command")
 			m.exit = <-m.child.Done
 		}
 		m.exited = true
@@ -72,28 +71,81 @@ func (s *svinit) shutdownScripts(deadline time.Time) {
 // sweep sends TERM to every process left below svinit, then KILL at the
 // deadline, and returns as soon as none is left: no fixed sleep.
 func (s *svinit) sweep(deadline time.Time) {
+	if err := reaper.OwnProc(); err != nil {
+		s.sweepKnown(deadline, err)
+		return
+	}
 	left := reaper.Descendants(os.Getpid())
 	if len(left) == 0 {
 		return
 	}
 	s.log.Infof("sending SIGTERM to %d remaining processes", len(left))
-	signalAll(left, syscall.SIGTERM)
+	s.signalAll(left, syscall.SIGTERM)
 	if s.waitEmpty(time.Until(deadline)) {
 		return
 	}
 	left = reaper.Descendants(os.Getpid())
 	s.log.Warnf("shutdown deadline (%s) hit; sending SIGKILL to: %s", s.set.ShutdownTimeout, procList(left))
-	signalAll(left, syscall.SIGKILL)
+	s.signalAll(left, syscall.SIGKILL)
 	if !s.waitEmpty(time.Second) {
 		s.log.Errorf("processes left after SIGKILL: %s", procList(reaper.Descendants(os.Getpid())))
 	}
 }
 
-func signalAll(procs []reaper.Proc, sig syscall.Signal) {
+func (s *svinit) signalAll(procs []reaper.Proc, sig syscall.Signal) {
 	for _, p := range procs {
-		_ = syscall.Kill(p.Pid, sig)
+		s.killPid(p.Pid, sig)
 		if sig == syscall.SIGTERM {
-			_ = syscall.Kill(p.Pid, syscall.SIGCONT)
+			s.killPid(p.Pid, syscall.SIGCONT)
+		}
+	}
+}
+
+// killPid signals one process; ESRCH (it has just exited) is expected.
+func (s *svinit) killPid(pid int, sig syscall.Signal) {
+	if err := syscall.Kill(pid, sig); err != nil && err != syscall.ESRCH {
+		s.log.Warnf("signal SIG%s to pid %d: %v", reaper.SignalName(sig), pid, err)
+	}
+}
+
+// sweepKnown is the final sweep when /proc is not svinit's own (why says
+// how): its pids would be another namespace's, so svinit signals only what
+// the reaper knows — the process groups of the children it started and
+// has not reaped — and, as PID 1, kill(-1), which the kernel confines to
+// svinit's own pid namespace. It is said once, with the shutdown.
+func (s *svinit) sweepKnown(deadline time.Time, why error) {
+	select {
+	case <-s.reap.Empty():
+		return
+	default:
+	}
+	scope := "the process groups it started"
+	if s.pid1 {
+		scope += " and, as PID 1, its own pid namespace (kill -1)"
+	}
+	s.log.Warnf("%v: the final sweep signals only %s", why, scope)
+	s.signalKnown(syscall.SIGTERM)
+	if s.waitEmpty(time.Until(deadline)) {
+		return
+	}
+	s.log.Warnf("shutdown deadline (%s) hit; sending SIGKILL to %s", s.set.ShutdownTimeout, scope)
+	s.signalKnown(syscall.SIGKILL)
+	if !s.waitEmpty(time.Second) {
+		s.log.Errorf("processes left after SIGKILL (without a /proc of its own svinit cannot name them)")
+	}
+}
+
+func (s *svinit) signalKnown(sig syscall.Signal) {
+	for _, pid := range s.reap.Started() {
+		s.killLogged(pid, sig, "a process group svinit started")
+		if sig == syscall.SIGTERM {
+			s.killLogged(pid, syscall.SIGCONT, "a process group svinit started")
+		}
+	}
+	if s.pid1 {
+		s.killPid(-1, sig)
+		if sig == syscall.SIGTERM {
+			s.killPid(-1, syscall.SIGCONT)
 		}
 	}
 }

@@ -41,37 +41,11 @@ func sigName(sig os.Signal) string {
 	return sig.String()
 }
 
-// loop runs until something says stop: a signal, the main command's exit,
-// an essential service's failure, or `sv shutdown`.
-func (s *svinit) loop(sigs <-chan os.Signal, m *mainCmd) int {
-	var mainDone <-chan reaper.Exit
-	if m != nil {
-		mainDone = m.child.Done
-	}
-	for {
-		select {
-		case sig := <-sigs:
-			switch {
-			case isStop(sig):
-				s.log.Infof("got %s; shutting down", sigName(sig))
-				return s.shutdown(0, m)
-			case sig == syscall.SIGHUP:
-				go s.reloadAndLog()
-			case sig == syscall.SIGPIPE:
-				// our own write to a closed stdout: nothing to forward
-			case m != nil:
-				s.log.Debugf("forwarding %s to the main command", sigName(sig))
-				_ = reaper.KillGroup(m.child.Pid, sig.(syscall.Signal))
-			default:
-				s.log.Debugf("got %s; no main command to forward it to, ignored", sigName(sig))
-			}
-		case e := <-mainDone:
-			s.log.Infof("main command %s; shutting down", e)
-			m.exited, m.exit = true, e
-			return s.shutdown(e.Code, m)
-		case r := <-s.stopC:
-			s.log.Infof("%s; shutting down", r.why)
-			return s.shutdown(r.code, m)
-		}
+// killLogged signals the process group pgid; an error other than ESRCH
+// (the group is gone, which KillGroup does not report) is logged, naming
+// what was signalled.
+func (s *svinit) killLogged(pgid int, sig syscall.Signal, what string) {
+	if err := reaper.KillGroup(pgid, sig); err != nil {
+		s.log.Warnf("signal SIG%s to %s (pid %d): %v", reaper.SignalName(sig), what, pgid, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"alpine-server/internal/jsoncodec"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/privdrop"
 	"alpine-server/internal/reaper"
@@ -36,8 +37,10 @@ type Service interface {
 	Run(ctx context.Context, ready func()) error
 	// Signal delivers `sv hup NAME` and the like; HUP reloads.
 	Signal(sig syscall.Signal)
-	// Status is JSON-able detail for `sv status --json`, or nil.
-	Status() any
+	// Status is the built-in's own state for `sv --json status` (cron's
+	// jobs and their next runs), or nil. It is called for every status
+	// request, from the control socket's goroutine.
+	Status() jsoncodec.Value
 }
 
 // Factory makes a fresh built-in for each start of the service.

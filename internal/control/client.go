@@ -1,7 +1,7 @@
 package control
 
 import (
-	"encoding/json"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -237,17 +237,43 @@ func Call(path string, req Request) (Response, error) {
 	if err := c.SetDeadline(time.Now().Add(wait + replySlack)); err != nil {
 		return resp, fmt.Errorf("svinit at %s: %w", path, err)
 	}
-	b, err := json.Marshal(req)
+	b, err := encodeRequest(&req)
 	if err != nil {
 		return resp, fmt.Errorf("encode request: %w", err)
 	}
 	if _, err := c.Write(append(b, '\n')); err != nil {
 		return resp, fmt.Errorf("send to svinit at %s: %w", path, err)
 	}
-	if err := json.NewDecoder(c).Decode(&resp); err != nil {
+	line, err := readAnswer(bufio.NewReader(c), maxResponseBytes)
+	if err == nil {
+		resp, err = parseResponse(line)
+	}
+	if err != nil {
 		return resp, fmt.Errorf("no answer from svinit at %s: %w", path, err)
 	}
 	return resp, nil
+}
+
+// maxResponseBytes bounds the answer sv reads: far above the status of a
+// thousand services, far below what could hurt.
+const maxResponseBytes = 16 << 20
+
+// readAnswer reads the response line, up to '\n' or the end, at most max
+// bytes.
+func readAnswer(r *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		line = append(line, chunk...)
+		switch {
+		case len(line) > max:
+			return nil, fmt.Errorf("answer longer than %d bytes", max)
+		case err == nil, errors.Is(err, io.EOF) && len(line) > 0:
+			return line, nil
+		case !errors.Is(err, bufio.ErrBufferFull):
+			return nil, err
+		}
+	}
 }
 
 // unreachable explains a failed connect in one line.
@@ -337,10 +363,7 @@ func resultLine(req Request, r Result, s ServiceStatus, known bool, now time.Tim
 
 // printJSON prints the services as one indented JSON document.
 func printJSON(w io.Writer, services []ServiceStatus) {
-	if services == nil {
-		services = []ServiceStatus{}
-	}
-	b, err := json.MarshalIndent(services, "", "  ")
+	b, err := indentServices(services)
 	if err != nil {
 		b = []byte(`{"error": ` + strconv.Quote(err.Error()) + `}`)
 	}

@@ -5,16 +5,14 @@
 package control
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"regexp"
 	"syscall"
 	"time"
+
+	"alpine-server/internal/jsoncodec"
+	"alpine-server/internal/manifest"
 )
 
 // MaxRequestBytes bounds one request line (the newline included): a client
@@ -58,22 +56,22 @@ type ExitInfo struct {
 
 // ServiceStatus is the state of one service as `sv status` shows it.
 type ServiceStatus struct {
-	Name       string    `json:"name"`
-	State      string    `json:"state"` // run | down | starting | stopping | backoff | fatal | finish
-	Pid        int       `json:"pid,omitempty"`
-	Builtin    bool      `json:"builtin,omitempty"`
-	Oneshot    bool      `json:"oneshot,omitempty"`
-	Since      time.Time `json:"since"`
-	Ready      bool      `json:"ready"`
-	WantUp     bool      `json:"want_up"`
-	NormallyUp bool      `json:"normally_up"` // auto_start
-	Restarts   int       `json:"restarts"`
-	LastExit   *ExitInfo `json:"last_exit,omitempty"`
-	RestartIn  float64   `json:"restart_in,omitempty"`  // seconds, in backoff
-	Failures   int       `json:"failures,omitempty"`    // failures within the fatal window
-	Health     string    `json:"health,omitempty"`      // "", "healthy" or "unhealthy" (services with health:)
-	StatusText string    `json:"status_text,omitempty"` // the last STATUS= line of a notify service
-	Detail     any       `json:"detail,omitempty"`      // builtin Status() (cron jobs)
+	Name       string        `json:"name"`
+	State      string        `json:"state"` // run | down | starting | stopping | backoff | fatal | finish
+	Pid        int           `json:"pid,omitempty"`
+	Builtin    bool          `json:"builtin,omitempty"`
+	Oneshot    bool          `json:"oneshot,omitempty"`
+	Since      time.Time     `json:"since"`
+	Ready      bool          `json:"ready"`
+	WantUp     bool          `json:"want_up"`
+	NormallyUp bool          `json:"normally_up"` // auto_start
+	Restarts   int           `json:"restarts"`
+	LastExit   *ExitInfo     `json:"last_exit,omitempty"`
+	RestartIn  float64       `json:"restart_in,omitempty"`  // seconds, in backoff
+	Failures   int           `json:"failures,omitempty"`    // failures within the fatal window
+	Health     string        `json:"health,omitempty"`      // "", "healthy" or "unhealthy" (services with health:)
+	StatusText string        `json:"status_text,omitempty"` // the last STATUS= line of a notify service
+	Detail     jsoncodec.Raw `json:"detail,omitempty"`      // a built-in's Status() as JSON (cron jobs)
 }
 
 // Peer is the client process at the other end of a connection, as the kernel
@@ -168,9 +166,6 @@ func Mutates(v string) bool {
 	return !ok || r.mutate
 }
 
-// nameRE is the service name rule of SPEC §4.
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
-
 // Normalize canonicalizes req.Verb and checks the request as the server
 // will: known verb, names where the verb needs them and none where it takes
 // none, valid names, a sane wait.
@@ -187,7 +182,7 @@ func Normalize(req Request) (Request, error) {
 		return req, fmt.Errorf("%s takes no service names", c)
 	}
 	for _, n := range req.Names {
-		if !nameRE.MatchString(n) {
+		if !manifest.ValidName(n) {
 			return req, fmt.Errorf("invalid service name %q", n)
 		}
 	}
@@ -201,17 +196,13 @@ func Normalize(req Request) (Request, error) {
 }
 
 // decodeRequest parses and validates one request line as the server
-// receives it. Unknown fields and trailing data are errors so that a typo
-// in a hand-written request is not silently ignored.
+// receives it. Keys are exact; unknown and duplicate keys and trailing data
+// are errors, so that a typo in a hand-written request is reported, never
+// ignored or overridden.
 func decodeRequest(line []byte) (Request, error) {
-	var req Request
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	req, err := parseRequest(line)
+	if err != nil {
 		return req, fmt.Errorf("invalid request: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return req, errors.New("invalid request: data after the JSON object")
 	}
 	return Normalize(req)
 }

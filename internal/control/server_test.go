@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -24,12 +25,13 @@ func TestServerBadRequests(t *testing.T) {
 		payload []byte
 		want    string
 	}{
-		{"garbage", []byte("hello\n"), "invalid request: invalid character 'h'"},
+		{"garbage", []byte("hello\n"), "invalid request: want an object, found 'h' (offset 0)"},
 		{"binary", []byte{0, 1, 2, 0xff, '\n'}, "invalid request:"},
 		{"unknown verb", []byte(`{"verb":"x"}` + "\n"), `unknown verb "x"`},
 		{"empty object", []byte("{}\n"), `unknown verb ""`},
-		{"unknown field", []byte(`{"verb":"status","nmes":["a"]}` + "\n"), `unknown field "nmes"`},
-		{"two objects", []byte(`{"verb":"status"}{"verb":"stop"}` + "\n"), "data after the JSON object"},
+		{"unknown field", []byte(`{"verb":"status","nmes":["a"]}` + "\n"), `invalid request: unknown key "nmes" (offset 17)`},
+		{"two objects", []byte(`{"verb":"status"}{"verb":"stop"}` + "\n"), "invalid request: data after the JSON value (offset 17)"},
+		{"duplicate verb", []byte(`{"verb":"status","verb":"shutdown"}` + "\n"), `invalid request: duplicate key "verb" (offset 17)`},
 		{"missing names", []byte(`{"verb":"stop"}` + "\n"), "stop needs at least one service name"},
 		{"bad name", []byte(`{"verb":"stop","names":["../etc"]}` + "\n"), `invalid service name "../etc"`},
 		{"negative wait", []byte(`{"verb":"start","names":["a"],"wait":-1}` + "\n"), "wait -1 out of range"},
@@ -144,23 +146,30 @@ func TestServerManyClients(t *testing.T) {
 	}
 }
 
+// TestServerCancelsOnHangup: a waiting handler stops when its client
+// closes its end, also after a half-close (which alone is no hang-up).
 func TestServerCancelsOnHangup(t *testing.T) {
-	h := newFakeHandler()
-	path, _ := testServer(t, h, nil)
-	c, err := net.Dial("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write([]byte(`{"verb":"wait","names":["block"],"wait":60}` + "\n"))
-	eventually(t, func() bool { return h.count() == 1 }, "the handler to get the request")
-	c.Close()
-	select {
-	case v := <-h.cancelled:
-		if v != "wait" {
-			t.Errorf("cancelled %q", v)
+	for _, halfCloseFirst := range []bool{false, true} {
+		h := newFakeHandler()
+		path, _ := testServer(t, h, nil)
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("handler context not cancelled after the client hung up")
+		c.Write([]byte(`{"verb":"wait","names":["block"],"wait":60}` + "\n"))
+		if halfCloseFirst {
+			c.CloseWrite()
+		}
+		eventually(t, func() bool { return h.count() == 1 }, "the handler to get the request")
+		c.Close()
+		select {
+		case v := <-h.cancelled:
+			if v != "wait" {
+				t.Errorf("cancelled %q", v)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("handler context not cancelled after the client hung up (half-closed first: %v)", halfCloseFirst)
+		}
 	}
 }
 
@@ -196,11 +205,11 @@ func TestServerRecoversHandlerPanic(t *testing.T) {
 
 func TestServerUnencodableAnswer(t *testing.T) {
 	h := handlerFunc(func(context.Context, Request) Response {
-		return Response{OK: true, Services: []ServiceStatus{{Name: "cron", Detail: make(chan int)}}}
+		return Response{OK: true, Services: []ServiceStatus{{Name: "web", RestartIn: math.NaN()}}}
 	})
 	path, log := testServer(t, h, nil)
 	resp, err := Call(path, Request{Verb: "status"})
-	if err != nil || resp.OK || !strings.HasPrefix(resp.Error, "encode response: json: unsupported type") {
+	if err != nil || resp.OK || resp.Error != `encode response: field "restart_in": unsupported value NaN` {
 		t.Errorf("answer %+v, %v", resp, err)
 	}
 	waitLog(t, log, "warn:", "encode response")

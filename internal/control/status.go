@@ -5,11 +5,26 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"alpine-server/internal/restart"
 )
 
 // fatalWindow is the window of SPEC §4's "10 failures within 60 s" rule,
-// named in fatal lines.
-const fatalWindow = "60s"
+// named in fatal lines: "60s".
+var fatalWindow = strconv.Itoa(int(restart.FatalWindow/time.Second)) + "s"
+
+// The states `sv status` prints (ServiceStatus.State): runit's words,
+// plus svinit's backoff, fatal and finish. The supervisor's states map
+// onto these in boot.
+const (
+	StateDown     = "down"     // not running
+	StateStarting = "starting" // running, not ready yet
+	StateRun      = "run"      // running (ready unless draining)
+	StateStopping = "stopping" // asked to stop, or what is left of its process group is being stopped
+	StateFinish   = "finish"   // its finish script runs
+	StateBackoff  = "backoff"  // exited; restarts after a delay
+	StateFatal    = "fatal"    // failed too often; waits for sv start or a reload
+)
 
 // StatusLine formats s the way runit's `sv status` does, "STATE: NAME: ...":
 //
@@ -35,9 +50,9 @@ const fatalWindow = "60s"
 func StatusLine(s ServiceStatus, now time.Time) string {
 	head := s.State + ": " + s.Name + ": "
 	switch s.State {
-	case "backoff":
+	case StateBackoff:
 		return head + backoffText(s)
-	case "fatal":
+	case StateFatal:
 		return head + fatalText(s)
 	}
 	var parts []string
@@ -68,7 +83,7 @@ func process(s ServiceStatus) string {
 // running says whether the service's process (or built-in) is alive.
 func running(s ServiceStatus) bool {
 	switch s.State {
-	case "run", "starting", "stopping", "finish":
+	case StateRun, StateStarting, StateStopping, StateFinish:
 		return true
 	}
 	return false
@@ -78,7 +93,7 @@ func running(s ServiceStatus) bool {
 func suffixes(s ServiceStatus) []string {
 	var out []string
 	switch up := running(s); {
-	case s.State == "finish":
+	case s.State == StateFinish:
 		// Between two runs: only say when no next run will come.
 		if !s.WantUp {
 			out = append(out, "want down")

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"alpine-server/internal/clock"
 )
 
 // Defaults for Config.
@@ -54,12 +56,7 @@ type Logger interface {
 
 // Clock is the time source of the scheduler, injected so tests drive
 // minutes in microseconds.
-type Clock interface {
-	Now() time.Time
-	// At returns a channel that receives once the clock reaches t
-	// (at once when t has passed).
-	At(t time.Time) <-chan time.Time
-}
+type Clock = clock.Clock
 
 // Boot remembers whether @reboot jobs have run during this boot. Share one
 // Boot between every Cron built by one svinit process so that restarting
@@ -149,25 +146,12 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Boot = new(Boot)
 	}
 	if cfg.Clock == nil {
-		cfg.Clock = realClock{now: cfg.Now}
+		// Waits are capped at rescanEvery by the scheduler, so a timer that
+		// slept through a host suspend (Go timers use the monotonic clock,
+		// which stops during suspend) is late by a minute at most.
+		cfg.Clock = clock.Real{NowFunc: cfg.Now}
 	}
 	return cfg, nil
-}
-
-// realClock is the wall clock. Waits are capped at rescanEvery by the
-// scheduler, so a timer that slept through a host suspend (Go timers use
-// the monotonic clock, which stops during suspend) is late by a minute at most.
-type realClock struct{ now func() time.Time }
-
-func (c realClock) Now() time.Time {
-	if c.now != nil {
-		return c.now()
-	}
-	return time.Now()
-}
-
-func (c realClock) At(t time.Time) <-chan time.Time {
-	return time.After(t.Sub(c.Now()))
 }
 
 type nopLogger struct{}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"alpine-server/internal/jsoncodec"
 )
 
 // Cron is the built-in cron service: it loads the crontabs of Config.Dir
@@ -33,6 +35,7 @@ type job struct {
 	e          Entry
 	next       time.Time // zero: never (@reboot, or a schedule with no more dates)
 	st         *jobState
+	id         string // stable short id (assignIDs), for sv status and metrics
 }
 
 // jobState is what survives a reload of an unchanged line.
@@ -41,6 +44,7 @@ type jobState struct {
 	lastRun  time.Time
 	lastExit *int
 	lastErr  string
+	results
 }
 
 // label names a job in log lines: "root:3".
@@ -174,7 +178,7 @@ func nextTime(e Entry, now time.Time) time.Time {
 // An unreadable Dir reads as empty, so it is warned once (by the reload
 // that sees it first), not every minute.
 func (c *Cron) rescan(now time.Time) {
-	files, _, _ := scanDir(c.cfg.Dir)
+	files, _, _, _ := scanDir(c.cfg.Dir)
 	c.mu.Lock()
 	same := sameFiles(files, c.files)
 	c.mu.Unlock()
@@ -209,6 +213,7 @@ func (c *Cron) reload(now time.Time, why string) {
 			c.jobs = append(c.jobs, j)
 		}
 	}
+	assignIDs(c.jobs)
 	c.files = files
 	c.cfg.Log.Infof("cron: loaded %d jobs from %d crontabs in %s%s", len(c.jobs), len(tabs), c.cfg.Dir, why)
 }
@@ -228,7 +233,10 @@ func (c *Cron) startReboot(now time.Time) {
 	}
 }
 
-// JobStatus is one job in Status.
+// JobStatus is one job in Status. Duration is the last finished run's,
+// in seconds; ID is the job's stable short id (sv status cron, metrics);
+// Runs and Failures (runs that could not start or exited non-zero) count
+// since svinit started.
 type JobStatus struct {
 	User       string     `json:"user"`
 	File       string     `json:"file"`
@@ -237,19 +245,60 @@ type JobStatus struct {
 	Command    string     `json:"command"`
 	LastRun    *time.Time `json:"last_run,omitempty"`
 	LastExit   *int       `json:"last_exit,omitempty"`
+	Duration   *float64   `json:"last_duration,omitempty"`
+	ID         string     `json:"id"`
+	Runs       uint64     `json:"runs"`
+	Failures   uint64     `json:"failures"`
 	LastError  string     `json:"last_error,omitempty"` // the job could not be started
 	NextRun    *time.Time `json:"next_run,omitempty"`
 	RunningPid int        `json:"running_pid,omitempty"`
 }
 
-// StatusReport is what Status returns, for `sv status --json`.
+// AppendJSON writes j as encoding/json would from its tags (the test
+// compares them). A new field is its struct field and one line here.
+func (j *JobStatus) AppendJSON(w *jsoncodec.Writer) {
+	w.Open()
+	w.String("user", j.User, jsoncodec.Always)
+	w.String("file", j.File, jsoncodec.Always)
+	w.Int("line", int64(j.Line), jsoncodec.Always)
+	w.String("schedule", j.Schedule, jsoncodec.Always)
+	w.String("command", j.Command, jsoncodec.Always)
+	if j.LastRun != nil {
+		w.Time("last_run", *j.LastRun)
+	}
+	if j.LastExit != nil {
+		w.Int("last_exit", int64(*j.LastExit), jsoncodec.Always)
+	}
+	if j.Duration != nil {
+		w.Float("last_duration", *j.Duration, jsoncodec.Always)
+	}
+	w.String("id", j.ID, jsoncodec.Always)
+	w.Uint("runs", j.Runs, jsoncodec.Always)
+	w.Uint("failures", j.Failures, jsoncodec.Always)
+	w.String("last_error", j.LastError, jsoncodec.OmitEmpty)
+	if j.NextRun != nil {
+		w.Time("next_run", *j.NextRun)
+	}
+	w.Int("running_pid", int64(j.RunningPid), jsoncodec.OmitEmpty)
+	w.Close()
+}
+
+// StatusReport is what Status returns, for `sv --json status`.
 type StatusReport struct {
 	Dir  string      `json:"dir"`
 	Jobs []JobStatus `json:"jobs"`
 }
 
+// AppendJSON writes r as encoding/json would from its tags.
+func (r StatusReport) AppendJSON(w *jsoncodec.Writer) {
+	w.Open()
+	w.String("dir", r.Dir, jsoncodec.Always)
+	jsoncodec.AppendList(w, "jobs", r.Jobs, jsoncodec.Always, (*JobStatus).AppendJSON)
+	w.Close()
+}
+
 // Status reports every loaded job, by user and line.
-func (c *Cron) Status() any {
+func (c *Cron) Status() jsoncodec.Value {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	r := StatusReport{Dir: c.cfg.Dir, Jobs: make([]JobStatus, 0, len(c.jobs))}
@@ -284,5 +333,6 @@ func (j *job) status() JobStatus {
 	if j.st.proc != nil {
 		s.RunningPid = j.st.proc.Pid()
 	}
+	j.addResults(&s)
 	return s
 }

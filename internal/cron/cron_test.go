@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"alpine-server/internal/builtin"
+	"alpine-server/internal/jsoncodec"
+	"alpine-server/internal/jsoncodec/jsontest"
 )
 
 func TestEveryMinute(t *testing.T) {
@@ -247,7 +249,7 @@ func TestClockStepsBack(t *testing.T) {
 	h.waitSpawns(1)
 	h.exit(0, 0)
 	// The timer runs out (Go timers are monotonic) while the wall clock went back.
-	h.clock.jump(time.Date(2024, 1, 15, 11, 0, 0, 0, time.UTC))
+	h.clock.Jump(time.Date(2024, 1, 15, 11, 0, 0, 0, time.UTC))
 	h.waitLog("clock went back")
 	h.at(11, 1, 0)
 	h.waitSpawns(2)
@@ -265,10 +267,20 @@ func TestStatusJSON(t *testing.T) {
 	}
 	want := `{"dir":"` + h.dir + `","jobs":[{"user":"root","file":"` + filepath.Join(h.dir, "root") +
 		`","line":1,"schedule":"*/15 * * * *","command":"report","last_run":"2024-01-15T12:15:00Z",` +
-		`"last_exit":2,"next_run":"2024-01-15T12:30:00Z"}]}`
+		`"last_exit":2,"last_duration":0,"id":"fef6e4fa","runs":1,"failures":1,"next_run":"2024-01-15T12:30:00Z"}]}`
 	if string(b) != want {
 		t.Errorf("status\n got %s\nwant %s", b, want)
 	}
+	if got := jsoncodec.Encode(h.cron.Status()); string(got) != want {
+		t.Errorf("status by hand\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestStatusAppendJSONCoversEveryField: the hand encoding of cron's status
+// is encoding/json's, with every field set and with none.
+func TestStatusAppendJSONCoversEveryField(t *testing.T) {
+	jsontest.Same(t, StatusReport{})
+	jsontest.Same(t, StatusReport{Dir: "d", Jobs: []JobStatus{{}}})
 }
 
 func TestReadyWithoutCrontabs(t *testing.T) {
@@ -330,20 +342,58 @@ func TestScanDirSkips(t *testing.T) {
 	if err := os.Symlink("nowhere", filepath.Join(dir, "dave")); err != nil {
 		t.Fatal(err)
 	}
-	files, skipped, err := scanDir(dir)
+	if err := syscall.Mkfifo(filepath.Join(dir, "erin"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files, skipped, bad, err := scanDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for n := range files {
-		names = append(names, n)
+	for n, sig := range files {
+		if sig.size != notRegular {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	if want := []string{"alice", "carol", "root"}; !slices.Equal(names, want) {
 		t.Errorf("crontabs = %v, want %v", names, want)
 	}
-	if len(skipped) != 6 {
-		t.Errorf("skipped = %q, want 6", skipped)
+	if len(skipped) != 4 {
+		t.Errorf("skipped = %q, want 4", skipped)
+	}
+	// A crontab that is not a regular file is an error naming it (SPEC §4).
+	var got []string
+	for _, err := range bad {
+		got = append(got, strings.TrimPrefix(err.Error(), dir+"/"))
+	}
+	want := []string{"bob: not a regular file (a folder), skipping it", "dave: dangling symlink to nowhere, skipping it", "erin: not a regular file (a FIFO), skipping it"}
+	if !slices.Equal(got, want) {
+		t.Errorf("bad = %q\nwant %q", got, want)
+	}
+}
+
+// TestCheckRefusesAFIFOPromptly: `svinit check` never blocks on a FIFO
+// named like a crontab, and neither on a FIFO given as CRONTABS_DIR.
+func TestCheckRefusesAFIFOPromptly(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "root"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ dir, want string }{
+		{dir, filepath.Join(dir, "root") + ": not a regular file (a FIFO), skipping it"},
+		{filepath.Join(dir, "root"), "crontabs folder " + filepath.Join(dir, "root") + ": not a folder (a FIFO)"},
+	} {
+		done := make(chan []error, 1)
+		go func() { done <- Check(tt.dir, time.UTC, lookupUsers(map[string]string{"root": "/root"})) }()
+		select {
+		case errs := <-done:
+			if len(errs) != 1 || errs[0].Error() != tt.want {
+				t.Errorf("Check(%s) = %q, want %q", tt.dir, errs, tt.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Check(%s) blocked", tt.dir)
+		}
 	}
 }
 
@@ -396,4 +446,18 @@ func TestPanicInAWatcherEndsRunWithPanicError(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run went on after a watcher panicked")
 	}
+}
+
+// TestRescanWarnsAboutANewFIFO: a crontab that turns up as a FIFO (or any
+// other file that is not regular) is warned about at the next rescan,
+// naming it, and never opened.
+func TestRescanWarnsAboutANewFIFO(t *testing.T) {
+	h := newHarness(t, map[string]string{"root": "* * * * * x\n"}, nil)
+	h.start()
+	if err := syscall.Mkfifo(filepath.Join(h.dir, "alice"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.at(12, 1, 30) // the rescan, a minute after start
+	h.waitLog("warn: cron: " + filepath.Join(h.dir, "alice") + ": not a regular file (a FIFO), skipping it")
+	h.waitLog("(crontabs changed)")
 }

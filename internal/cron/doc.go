@@ -13,9 +13,10 @@
 // Each regular file Dir/USER is the crontab of USER (Dir is CRONTABS_DIR,
 // default /etc/crontabs). As in busybox crond, a name containing a dot is
 // never a crontab: that skips dotfiles, vim's *.swp, *.bak and Alpine's
-// *.apk-new; names ending in ~ (editor backups) and anything that is not a
-// regular file after following symlinks (directories, dangling links) are
-// skipped too, logged at debug. Symlinks are followed, so a Kubernetes
+// *.apk-new; names ending in ~ (editor backups) are skipped too, logged at
+// debug. Anything else that is not a regular file after following symlinks
+// (a folder, a FIFO, a dangling link) is an error naming it (SPEC §4):
+// warned and skipped, never opened. Symlinks are followed, so a Kubernetes
 // ConfigMap mounted on Dir works. A file whose user is unknown (Config.LookupUser
 // fails) is skipped with a warning, as busybox does; so is a file over 1 MiB.
 //

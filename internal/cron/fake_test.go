@@ -11,67 +11,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"alpine-server/internal/clock"
 )
 
 // fakeClock is a Clock the test moves by hand.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []fakeWaiter
-}
+type fakeClock = clock.Fake
 
-type fakeWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
-
-func (f *fakeClock) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *fakeClock) At(t time.Time) <-chan time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if !t.After(f.now) {
-		ch <- f.now
-		return ch
-	}
-	f.waiters = append(f.waiters, fakeWaiter{at: t, ch: ch})
-	return ch
-}
-
-// Set moves the clock to t (forward or back) and fires the waiters due.
-func (f *fakeClock) Set(t time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = t
-	kept := f.waiters[:0]
-	for _, w := range f.waiters {
-		if !w.at.After(t) {
-			w.ch <- t
-			continue
-		}
-		kept = append(kept, w)
-	}
-	f.waiters = kept
-}
-
-// jump sets the clock to t and fires every waiter, as real timers do when
-// the wall clock is stepped while they run.
-func (f *fakeClock) jump(t time.Time) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = t
-	for _, w := range f.waiters {
-		w.ch <- t
-	}
-	f.waiters = nil
-}
+func newFakeClock(t time.Time) *fakeClock { return clock.NewFake(t) }
 
 // fakeProc is a Process the test ends by hand.
 type fakeProc struct {

@@ -3,13 +3,13 @@ package cron
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"alpine-server/internal/regfile"
 )
 
 // maxCrontabSize bounds what one crontab may cost in memory; busybox stops
@@ -47,32 +47,41 @@ func skipName(name string) string {
 	return ""
 }
 
+// notRegular is the size in a fileSig of an entry named like a crontab
+// that is not a regular file: it is never loaded, but kept in the scan so
+// that a rescan notices one appear or go (and warns about it).
+const notRegular = -1
+
 // scanDir lists the crontabs in dir by user name. A missing dir has no
-// crontabs. Symlinks are followed (ConfigMap mounts are symlinks); anything
-// that is not then a regular file is skipped, with the reason in skipped.
-func scanDir(dir string) (files map[string]fileSig, skipped []string, err error) {
-	ents, err := os.ReadDir(dir)
+// crontabs. Symlinks are followed (ConfigMap mounts are symlinks). Names
+// that are never crontabs are in skipped; an entry named like a crontab
+// that is not a regular file after following symlinks (a folder, a FIFO,
+// a dangling link) is an error in bad, naming it (SPEC §4), and in files
+// with size notRegular. Nothing here opens a file.
+func scanDir(dir string) (files map[string]fileSig, skipped []string, bad []error, err error) {
+	ents, err := regfile.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]fileSig{}, nil, nil
+		return map[string]fileSig{}, nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("read crontab dir: %w", err)
+		return nil, nil, nil, fmt.Errorf("crontabs folder %s: %w", dir, err)
 	}
 	files = make(map[string]fileSig, len(ents))
 	for _, de := range ents {
-		name := de.Name()
+		name, path := de.Name(), filepath.Join(dir, de.Name())
 		if why := skipName(name); why != "" {
-			skipped = append(skipped, fmt.Sprintf("%s: %s", filepath.Join(dir, name), why))
+			skipped = append(skipped, fmt.Sprintf("%s: %s", path, why))
 			continue
 		}
-		fi, err := os.Stat(filepath.Join(dir, name))
-		if err != nil || !fi.Mode().IsRegular() {
-			skipped = append(skipped, fmt.Sprintf("%s: not a regular file", filepath.Join(dir, name)))
+		fi, err := regfile.Stat(path)
+		if err != nil {
+			bad = append(bad, fmt.Errorf("%s: %w, skipping it", path, err))
+			files[name] = fileSig{size: notRegular}
 			continue
 		}
 		files[name] = fileSig{mtime: fi.ModTime(), size: fi.Size()}
 	}
-	return files, skipped, nil
+	return files, skipped, bad, nil
 }
 
 // sameFiles reports whether two scans saw the same crontabs unchanged.
@@ -105,17 +114,10 @@ func loadTab(dir, user string, loc *time.Location, lookup LookupUserFunc) (ut *u
 }
 
 func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	// regfile: the file may have become a FIFO since scanDir looked.
+	data, err := regfile.Read(path, maxCrontabSize)
 	if err != nil {
-		return nil, fmt.Errorf("read crontab: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCrontabSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read crontab %s: %w", path, err)
-	}
-	if len(data) > maxCrontabSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes, skipping the file", path, maxCrontabSize)
+		return nil, fmt.Errorf("%s: %w, skipping the file", path, err)
 	}
 	return data, nil
 }
@@ -123,14 +125,19 @@ func readLimited(path string) ([]byte, error) {
 // loadDir loads every crontab in dir, in user name order. warn receives
 // each problem; the files and lines that are fine are still returned.
 func loadDir(dir string, loc *time.Location, lookup LookupUserFunc, warn func(error)) ([]*userTab, map[string]fileSig, []string) {
-	files, skipped, err := scanDir(dir)
+	files, skipped, bad, err := scanDir(dir)
 	if err != nil {
 		warn(err)
 		return nil, nil, nil
 	}
+	for _, err := range bad {
+		warn(err)
+	}
 	users := make([]string, 0, len(files))
-	for u := range files {
-		users = append(users, u)
+	for u, sig := range files {
+		if sig.size != notRegular {
+			users = append(users, u)
+		}
 	}
 	sort.Strings(users)
 	var tabs []*userTab

@@ -21,6 +21,7 @@ func (c *Cron) start(j *job, now time.Time) {
 	p, err := c.cfg.Spawn(c.jobFor(j))
 	c.mu.Lock()
 	j.st.lastRun = now
+	j.st.started(err)
 	if err != nil {
 		j.st.lastErr = err.Error()
 		c.mu.Unlock()
@@ -127,6 +128,7 @@ func (c *Cron) finish(j *job, p Process, code int) {
 		j.st.proc = nil
 	}
 	j.st.lastExit = &code
+	j.st.exited(code, c.clock.Now().Sub(j.st.lastRun))
 	delete(c.running, j.st)
 	c.mu.Unlock()
 	if code != 0 {

@@ -50,6 +50,10 @@ func TestExpandSecrets(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		env     []string
@@ -60,7 +64,7 @@ func TestExpandSecrets(t *testing.T) {
 		{name: "inner newlines kept", env: []string{"DB_PASS_FILE=" + writeFile(t, dir, "ml", "a\nb\n")}, wantVar: "a\nb"},
 		{name: "empty file", env: []string{"DB_PASS_FILE=" + writeFile(t, dir, "empty", "")}, wantVar: ""},
 		{name: "missing", env: []string{"DB_PASS_FILE=" + dir + "/nope"}, wantErr: "expand DB_PASS_FILE: " + dir + "/nope: no such file or directory"},
-		{name: "directory", env: []string{"DB_PASS_FILE=" + dir}, wantErr: "expand DB_PASS_FILE: " + dir + ": not a regular file (d---------)"},
+		{name: "directory", env: []string{"DB_PASS_FILE=" + sub}, wantErr: "expand DB_PASS_FILE: " + sub + ": not a regular file (d---------)"},
 		{name: "fifo never read", env: []string{"DB_PASS_FILE=" + fifo}, wantErr: "expand DB_PASS_FILE: " + fifo + ": not a regular file"},
 		{name: "too big", env: []string{"DB_PASS_FILE=" + writeFile(t, dir, "big", strings.Repeat("x", MaxSecretSize+1))}, wantErr: "larger than 65536 bytes"},
 		{name: "exactly MaxSecretSize", env: []string{"DB_PASS_FILE=" + writeFile(t, dir, "max", strings.Repeat("x", MaxSecretSize))}, wantVar: strings.Repeat("x", MaxSecretSize)},
@@ -70,7 +74,7 @@ func TestExpandSecrets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := Capture(tt.env)
-			err := s.ExpandSecrets()
+			err := s.ExpandSecrets(Secrets{Dirs: []string{dir}})
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("ExpandSecrets() error = %v, want %q", err, tt.wantErr)
 			}
@@ -95,7 +99,7 @@ func TestExpandSecretsSkipsAndContinues(t *testing.T) {
 		"B_FILE=" + writeFile(t, dir, "b", "bee\n"),
 		"_FILE=" + dir + "/b",
 	})
-	err := s.ExpandSecrets()
+	err := s.ExpandSecrets(Secrets{Dirs: []string{dir}})
 	if err == nil || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), "A_FILE") {
 		t.Fatalf("error = %v, want one line about A_FILE", err)
 	}
@@ -105,12 +109,97 @@ func TestExpandSecretsSkipsAndContinues(t *testing.T) {
 	if v, _ := s.Get("B"); v != "bee" || !s.IsSecret("B") {
 		t.Errorf("B = %q (secret %v), want bee, secret", v, s.IsSecret("B"))
 	}
-	if err := (Capture([]string{"B_FILE=" + dir + "/b"})).ExpandSecrets(); err != nil {
+	rule := Secrets{Dirs: []string{dir}}
+	if err := (Capture([]string{"B_FILE=" + dir + "/b"})).ExpandSecrets(rule); err != nil {
 		t.Fatal(err)
 	}
 	again := Capture([]string{"B_FILE=" + dir + "/b"})
-	_ = again.ExpandSecrets()
-	if err := again.ExpandSecrets(); err != nil {
+	_ = again.ExpandSecrets(rule)
+	if err := again.ExpandSecrets(rule); err != nil {
 		t.Errorf("second ExpandSecrets() = %v, want nil", err)
+	}
+}
+
+// Only files under a secrets folder (or names listed in SVINIT_SECRETS)
+// are secrets; every other *_FILE is an ordinary variable, left alone
+// without a word (SPEC §7).
+func TestExpandSecretsOnlyUnderSecretsDirs(t *testing.T) {
+	root := t.TempDir()
+	secrets := filepath.Join(root, "run", "secrets")
+	if err := os.MkdirAll(secrets, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	etc := filepath.Join(root, "etc")
+	if err := os.MkdirAll(etc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	shadow := writeFile(t, etc, "shadow", "root:hash")
+	bundle := writeFile(t, etc, "ca.crt", "-----BEGIN CERTIFICATE-----")
+	writeFile(t, secrets, "db", "pw\n")
+	if err := os.Symlink(shadow, filepath.Join(secrets, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	// A Kubernetes secret volume: keys are links into a ..data folder.
+	if err := os.MkdirAll(filepath.Join(secrets, "..2026_v1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(secrets, "..2026_v1"), "token", "tok")
+	if err := os.Symlink("..2026_v1", filepath.Join(secrets, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..data/token", filepath.Join(secrets, "token")); err != nil {
+		t.Fatal(err)
+	}
+	// The secrets folder reached through a link (/var/run -> /run).
+	if err := os.Symlink(filepath.Join(root, "run"), filepath.Join(root, "varrun")); err != nil {
+		t.Fatal(err)
+	}
+	s := Capture([]string{
+		"DB_FILE=" + secrets + "/db",
+		"TOKEN_FILE=" + secrets + "/token",
+		"VIA_FILE=" + root + "/varrun/secrets/db",
+		"SSL_CERT_FILE=" + bundle,
+		"LOG_FILE=/var/log/app.log",
+		"DOTDOT_FILE=" + secrets + "/../../etc/shadow",
+		"ESCAPE_FILE=" + secrets + "/escape",
+		"RELATIVE_FILE=db",
+		"CA_FILE=" + bundle, // listed in SVINIT_SECRETS: expanded wherever it is
+		"GONE_FILE=" + secrets + "/gone",
+	})
+	err := s.ExpandSecrets(Secrets{Dirs: []string{secrets, filepath.Join(root, "nonexistent")}, Names: []string{"CA"}})
+	if err == nil || strings.Count(err.Error(), "\n") != 0 || !strings.Contains(err.Error(), "expand GONE_FILE: "+secrets+"/gone: no such file") {
+		t.Errorf("error = %v, want only the missing secret under the secrets folder", err)
+	}
+	for k, want := range map[string]string{"DB": "pw", "TOKEN": "tok", "VIA": "pw", "CA": "-----BEGIN CERTIFICATE-----"} {
+		if got, ok := s.Get(k); !ok || got != want || !s.IsSecret(k) {
+			t.Errorf("%s = %q (set %v, secret %v), want %q", k, got, ok, s.IsSecret(k), want)
+		}
+	}
+	for _, k := range []string{"SSL_CERT", "LOG", "DOTDOT", "ESCAPE", "RELATIVE", "GONE"} {
+		if v, ok := s.Get(k); ok {
+			t.Errorf("%s = %q: expanded, want it left alone", k, v)
+		}
+	}
+}
+
+// A secrets folder that does not exist expands nothing and says nothing.
+func TestExpandSecretsNoSecretsDir(t *testing.T) {
+	dir := t.TempDir()
+	s := Capture([]string{"A_FILE=" + writeFile(t, dir, "a", "x"), "B_FILE=" + dir + "/missing/b"})
+	if err := s.ExpandSecrets(Secrets{Dirs: []string{dir + "/missing"}}); err != nil {
+		t.Errorf("error = %v, want none", err)
+	}
+	if _, ok := s.Get("A"); ok {
+		t.Error("A expanded without a secrets folder")
+	}
+}
+
+func TestParseSecretNames(t *testing.T) {
+	got, err := ParseSecretNames(" DB_PASS, API_KEY  TOKEN,,")
+	if err != nil || !reflect.DeepEqual(got, []string{"DB_PASS", "API_KEY", "TOKEN"}) {
+		t.Errorf("ParseSecretNames = %q, %v", got, err)
+	}
+	if _, err := ParseSecretNames("OK bad-name"); err == nil || !strings.Contains(err.Error(), `"bad-name"`) {
+		t.Errorf("bad name: error %v, want it named", err)
 	}
 }

@@ -19,7 +19,8 @@ var ErrReadOnly = errors.New("read-only filesystem")
 // profileFile (export KEY="value" lines), each sorted by key. An empty path
 // skips that file. Each file is replaced atomically (temp file + rename in
 // its folder, created if missing), gets exactly mode whatever the umask,
-// and is owned by root:root when we are root.
+// and is owned by root:root when we are root. A path that is a link on a
+// read-only folder is written where the link points (see writeAtomic).
 //
 // Left out of both files: names expanded from secret files (their NAME_FILE
 // is written instead, see the package doc), and names sh cannot assign
@@ -57,7 +58,30 @@ func writeError(path string, err error) error {
 	return fmt.Errorf("write %s: %w", path, err)
 }
 
-func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
+// writeAtomic replaces path. When its folder is read-only and path is a
+// symlink, it replaces the file the link points to instead: on a
+// read-only root the image links its boot-time files into /run (a tmpfs),
+// as /etc/resolv.conf often is. On a writable folder the link itself is
+// replaced by the file, so the files stay where SPEC §7 puts them.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	err := writeIn(path, data, mode)
+	if !errors.Is(err, syscall.EROFS) {
+		return err
+	}
+	target, lerr := os.Readlink(path)
+	if lerr != nil {
+		return err
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(path), target)
+	}
+	if terr := writeIn(target, data, mode); terr != nil {
+		return fmt.Errorf("%w (and through its link to %s: %w)", err, target, terr)
+	}
+	return nil
+}
+
+func writeIn(path string, data []byte, mode os.FileMode) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -100,11 +124,16 @@ func fillFile(f *os.File, data []byte, mode os.FileMode) error {
 
 // ParseMode parses an octal permission mode such as "0400" or "0444"
 // (SVINIT_ENV_MODE). Only permission bits are allowed: a setuid or sticky
-// bit on an env file is always a mistake.
+// bit on an env file is always a mistake. A group- or world-writable mode
+// is refused: the files carry secrets, and whoever may write them decides
+// what every login shell runs.
 func ParseMode(s string) (os.FileMode, error) {
 	n, err := strconv.ParseUint(s, 8, 32)
 	if err != nil || n > 0o777 {
 		return 0, fmt.Errorf("invalid mode %q: want octal permissions such as 0400 or 0444", s)
+	}
+	if n&0o022 != 0 {
+		return 0, fmt.Errorf("invalid mode %q: group- or world-writable, so others could rewrite the environment; use 0400 or 0444", s)
 	}
 	return os.FileMode(n), nil
 }

@@ -15,11 +15,29 @@ import (
 // read-only mount (see TestWriteFilesReadOnlyMount).
 const roHelperEnv = "ENVSNAP_TEST_RO_DIR"
 
+// roLinkHelperEnv: a helper that writes through links on a read-only
+// mount (see TestWriteFilesThroughLinkOnReadOnlyRoot).
+const roLinkHelperEnv = "ENVSNAP_TEST_RO_LINK_DIR"
+
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(roHelperEnv); dir != "" {
 		os.Exit(readOnlyHelper(dir))
 	}
+	if dir := os.Getenv(roLinkHelperEnv); dir != "" {
+		os.Exit(readOnlyLinkHelper(dir))
+	}
 	os.Exit(m.Run())
+}
+
+// readOnlyLinkHelper exits 0 when both files, links on a read-only mount,
+// are written where they point.
+func readOnlyLinkHelper(dir string) int {
+	s := Capture([]string{"A=1"})
+	if err := s.WriteFiles(dir+"/environment", dir+"/profile.d/env.sh", 0o400); err != nil {
+		os.Stderr.WriteString("WriteFiles through links: " + err.Error() + "\n")
+		return 1
+	}
+	return 0
 }
 
 // readOnlyHelper exits 0 when both an existing and a missing folder on a
@@ -78,7 +96,7 @@ func TestWriteFilesContent(t *testing.T) {
 	dir := t.TempDir()
 	secret := writeFile(t, dir, "pw", "hunter2\n")
 	s := Capture([]string{"B=two words", "A=1", "PW_FILE=" + secret, "x.y=z"})
-	if err := s.ExpandSecrets(); err != nil {
+	if err := s.ExpandSecrets(Secrets{Dirs: []string{dir}}); err != nil {
 		t.Fatal(err)
 	}
 	env, profile := filepath.Join(dir, "environment"), filepath.Join(dir, "env.sh")
@@ -152,7 +170,7 @@ func TestParseMode(t *testing.T) {
 		wantErr bool
 	}{
 		{"0400", 0o400, false}, {"0444", 0o444, false}, {"644", 0o644, false}, {"0", 0, false},
-		{"0777", 0o777, false}, {"4755", 0, true}, {"0800", 0, true}, {"", 0, true},
+		{"0777", 0, true}, {"0666", 0, true}, {"0620", 0, true}, {"0602", 0, true}, {"0640", 0o640, false}, {"4755", 0, true}, {"0800", 0, true}, {"", 0, true},
 		{"rw-r--r--", 0, true}, {"-1", 0, true}, {"0o400", 0, true},
 	}
 	for _, tt := range tests {
@@ -164,4 +182,53 @@ func TestParseMode(t *testing.T) {
 			t.Errorf("ParseMode(%q) error %q does not say what is wrong", tt.in, err)
 		}
 	}
+}
+
+// TestWriteFilesThroughLinkOnReadOnlyRoot: on a read-only root the image
+// links the env files into /run (a tmpfs); svinit writes where the link
+// points, and leaves the link (it could not replace it anyway).
+func TestWriteFilesThroughLinkOnReadOnlyRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a read-only tmpfs")
+	}
+	if out, err := exec.Command("unshare", "--mount", "true").CombinedOutput(); err != nil {
+		t.Skipf("cannot make a mount namespace (unshare --mount): %v %s", err, out)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro, run := t.TempDir(), t.TempDir()
+	script := `mount -t tmpfs tmpfs "$1" && mkdir "$1/profile.d" &&
+ln -s "$2/etc/environment" "$1/environment" && ln -s ../../run-rel/env.sh "$1/profile.d/env.sh" &&
+mount -o remount,ro "$1" && exec "$3"`
+	// The profile link is relative: ../../run-rel from ro/profile.d.
+	rel := filepath.Join(filepath.Dir(ro), "run-rel")
+	if err := os.Symlink(run, rel); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(rel)
+	cmd := exec.Command("unshare", "--mount", "sh", "-c", script, "sh", ro, run, exe)
+	cmd.Env = append(os.Environ(), roLinkHelperEnv+"="+ro)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	for _, f := range []string{run + "/etc/environment", run + "/env.sh"} {
+		b, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(b), `A="1"`) {
+			t.Errorf("%s: %v %q, want the snapshot", f, err, b)
+		}
+		if m := fileMode(t, f); m != 0o400 {
+			t.Errorf("%s: mode %v, want 0400", f, m)
+		}
+	}
+}
+
+func fileMode(t *testing.T, path string) os.FileMode {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Mode().Perm()
 }

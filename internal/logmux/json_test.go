@@ -8,7 +8,7 @@ import (
 )
 
 // marshal is encoding/json's encoding of s, without HTML escaping: the
-// reference appendString must match byte for byte.
+// reference jsoncodec.AppendString must match byte for byte.
 func marshal(t testing.TB, s string) string {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

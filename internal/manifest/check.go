@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"alpine-server/internal/regfile"
 )
 
 // check applies the defaults that depend on other keys and the rules
@@ -51,7 +53,7 @@ func (d *decoder) checkReady(s *Service) {
 	case s.Oneshot && s.Ready.Kind != ReadyStarted:
 		d.errorf(line, "ready: a oneshot is ready when it exits 0; only ready.timeout applies, not a %s probe", s.Ready.Kind)
 	case !s.Oneshot && s.Ready.Kind == ReadyStarted:
-		d.errorf(line, "ready: want one of tcp, http, exec, file")
+		d.errorf(line, "ready: want one of tcp, http, exec, file, notify, fd")
 	}
 }
 
@@ -122,14 +124,51 @@ func (d *decoder) files(s *Service) {
 	d.program(s.Run)
 }
 
+// PathProblems reports what would make the enabled service s fail at
+// every start although its manifest is valid: a directory: that is missing
+// or not a folder, and a command whose program is given by a path
+// (absolute, or relative to the directory) that is not an executable
+// regular file. Programs found on PATH are not checked: PATH is the
+// container's. Parse passes the problems on as warnings (a service that
+// runs first may still create them); `svinit check` counts them as errors.
+func (s *Service) PathProblems() []error {
+	if !s.Enabled || s.Builtin != "" {
+		return nil
+	}
+	var errs []error
+	if s.Line("directory") > 0 {
+		if fi, err := os.Stat(s.Directory); errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, s.errorf("directory", "directory: %s: no such folder", s.Directory))
+		} else if err != nil {
+			errs = append(errs, s.errorf("directory", "directory: %s: %v", s.Directory, errors.Unwrap(err))) // os.Stat's *PathError
+		} else if !fi.IsDir() {
+			errs = append(errs, s.errorf("directory", "directory: %s: not a folder (%s)", s.Directory, regfile.Kind(fi.Mode())))
+		}
+	}
+	if len(s.Command) > 0 && strings.Contains(s.Command[0], "/") {
+		prog := s.Command[0]
+		if !filepath.IsAbs(prog) {
+			prog = filepath.Join(s.Directory, prog) // the child chdirs before exec
+		}
+		if fi, err := regfile.Stat(prog); err != nil {
+			errs = append(errs, s.errorf("command", "command: %s: %v", prog, err))
+		} else if fi.Mode().Perm()&0o111 == 0 {
+			errs = append(errs, s.errorf("command", "command: %s: not executable (mode %04o)", prog, fi.Mode().Perm()))
+		}
+	}
+	return errs
+}
+
+func (s *Service) errorf(key, format string, args ...any) error {
+	return &Error{File: s.File, Line: s.Line(key), Msg: fmt.Sprintf(format, args...)}
+}
+
 // program checks that path is an executable regular file.
 func (d *decoder) program(path string) {
-	fi, err := os.Stat(path)
+	fi, err := regfile.Stat(path)
 	switch {
 	case err != nil:
 		d.errs = append(d.errs, &Error{File: path, Msg: err.Error()})
-	case !fi.Mode().IsRegular():
-		d.errs = append(d.errs, &Error{File: path, Msg: "not a regular file"})
 	case fi.Mode().Perm()&0o111 == 0:
 		d.errs = append(d.errs, &Error{File: path, Msg: fmt.Sprintf("not executable (mode %04o); chmod +x it", fi.Mode().Perm())})
 	}
@@ -152,6 +191,7 @@ func hashService(s *Service) (string, error) {
 	put(s.StopSignal.String(), s.StopTimeout.String(), b(s.Essential), s.Log)
 	r := s.Ready
 	put(string(r.Kind), r.Addr, r.HostPort, r.Path, r.Interval.String(), r.Timeout.String())
+	put(healthHash(s)...)
 	for _, list := range [][]string{s.Command, s.DependsOn, r.Exec} {
 		put(strconv.Itoa(len(list)))
 		put(list...)
@@ -173,15 +213,11 @@ func hashFile(h hash.Hash, path string) error {
 	if path == "" {
 		return nil
 	}
-	f, err := os.Open(path)
+	f, fi, err := regfile.Open(path) // it may have changed since program()
 	if err != nil {
-		return fmt.Errorf("hash %s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("hash %s: %w", path, err)
-	}
 	fmt.Fprintf(h, "%s:%o:%d,", path, fi.Mode(), fi.Size())
 	if _, err := io.Copy(h, f); err != nil {
 		return fmt.Errorf("hash %s: %w", path, err)

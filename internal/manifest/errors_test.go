@@ -57,7 +57,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "builtin with meaningless keys", manifest: "command: [builtin, cron]\nuser: x\nready: {tcp: ':1'}\nstop_signal: HUP\n", want: []string{
 			`:2: user: not used by builtin services`, `:3: ready: not used by builtin`, `:4: stop_signal: not used by builtin`}},
 		{name: "builtin with finish", manifest: "enabled: true\ncommand: [builtin, syslog]\n", progs: programs{"finish": 0o755}, want: []string{`web/finish: builtin services run no finish program`}},
-		{name: "two probe kinds", manifest: "ready:\n  tcp: ':80'\n  file: /x\n", want: []string{`:3: ready: want exactly one of tcp, http, exec, file; got tcp and file`}},
+		{name: "two probe kinds", manifest: "ready:\n  tcp: ':80'\n  file: /x\n", want: []string{`:3: ready: want exactly one of tcp, http, exec, file, notify, fd; got tcp and file`}},
 		{name: "ready without probe", manifest: "ready: {timeout: 5s}\n", want: []string{`:1: ready: want one of tcp, http, exec, file`}},
 		{name: "oneshot with probe", manifest: "oneshot: true\nready: {tcp: ':80'}\n", want: []string{`:2: ready: a oneshot is ready when it exits 0`}},
 		{name: "ready not a mapping", manifest: "ready: tcp\n", want: []string{`:1: ready: want a mapping like {tcp: 127.0.0.1:80}`}},

@@ -3,12 +3,13 @@ package manifest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"alpine-server/internal/regfile"
 )
 
 // MaxManifestSize bounds what Load reads of one manifest.yml.
@@ -40,13 +41,13 @@ func Load(dir string, lookup func(string) (string, bool)) (*Set, error) {
 		return nil, fmt.Errorf("load services from %s: %w", dir, err)
 	}
 	set := &Set{Dir: abs, Services: map[string]*Service{}}
-	entries, err := os.ReadDir(abs)
+	entries, err := regfile.ReadDir(abs)
 	if errors.Is(err, fs.ErrNotExist) {
 		set.Warnings = append(set.Warnings, fmt.Sprintf("%s: no such services folder; no services", abs))
 		return set, nil
 	}
 	if err != nil {
-		return set, fmt.Errorf("load services: %w", err)
+		return set, fmt.Errorf("services folder %s: %w; point SVINIT_SERVICES_DIR (or svinit check --services) at the folder that holds one folder per service", abs, err)
 	}
 	var errs []error
 	for _, e := range entries {
@@ -96,19 +97,16 @@ func missingManifest(path string) string {
 	return msg
 }
 
-// readManifest reads file, refusing more than MaxManifestSize bytes.
+// readManifest reads file, refusing more than MaxManifestSize bytes and
+// anything but a regular file; only a file that is not there at all (not
+// even as a dangling symlink) gives fs.ErrNotExist.
 func readManifest(file string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
+	data, err := regfile.Read(file, MaxManifestSize)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
 	if err != nil {
 		return nil, &Error{File: file, Msg: err.Error()}
-	}
-	if len(data) > MaxManifestSize {
-		return nil, &Error{File: file, Msg: fmt.Sprintf("larger than %d bytes", MaxManifestSize)}
 	}
 	return data, nil
 }

@@ -36,6 +36,9 @@ const (
 	ReadyHTTP    ReadyKind = "http" // GET Path on HostPort answers 2xx/3xx
 	ReadyExec    ReadyKind = "exec" // the Exec command exits 0
 	ReadyFile    ReadyKind = "file" // the file Addr exists
+	// The service says it is ready itself (internal/notify):
+	ReadyNotify ReadyKind = "notify" // READY=1 on $NOTIFY_SOCKET (Addr: the protocol, "systemd")
+	ReadyFD     ReadyKind = "fd"     // a newline written to fd FD, s6's notification-fd
 )
 
 // Defaults of the manifest's durations.
@@ -58,6 +61,9 @@ type Ready struct {
 	Path string
 	// Exec is the probe command for exec probes (argv, non-empty).
 	Exec []string
+	// FD is the descriptor the service writes its newline to, for fd
+	// readiness (3 to 1023).
+	FD int
 	// Interval between probes, > 0 (default 200ms).
 	Interval time.Duration
 	// Timeout: not ready by then → the start failed; > 0 (default 30s).
@@ -116,6 +122,12 @@ type Service struct {
 	Essential   bool
 	Log         string // "" (the global default) | prefix | plain | json | inherit | discard
 
+	// Watchdog: a notify service sends WATCHDOG=1 at least this often,
+	// else it is restarted; 0 = none.
+	Watchdog time.Duration
+	// Health is the liveness probe after ready; Health.Kind "" = none.
+	Health Health
+
 	// Hash is a digest of every field above and of the run and finish
 	// files' contents and modes: reload restarts a service when it changes.
 	// Comments and formatting of the manifest do not change it.
@@ -146,8 +158,11 @@ func (s *Service) Pos(key string) string {
 // NamePattern is the rule for service folder names (SPEC §4).
 const NamePattern = `^[a-z0-9][a-z0-9_.-]{0,63}$`
 
-// ValidName reports whether name matches NamePattern. Hand-written rather
-// than regexp: svinit links nothing else that needs regexp (SPEC §12).
+// ValidName reports whether name matches NamePattern. It is the one copy
+// of the rule: every package that checks a service name (the control
+// protocol too) calls it. Hand-written, as a loop over bytes, rather than a
+// regexp compiled at start-up in PID 1; FuzzValidName holds it to
+// NamePattern.
 func ValidName(name string) bool {
 	if name == "" || len(name) > 64 {
 		return false

@@ -40,6 +40,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Servi
 		d.service(s, root)
 	}
 	d.check(s)
+	d.checkNotify(s)
 	if s.Enabled {
 		d.files(s)
 	}
@@ -49,6 +50,9 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Servi
 	}
 	if s.Hash, err = hashService(s); err != nil {
 		return nil, &Error{File: file, Msg: err.Error()}
+	}
+	for _, e := range s.PathProblems() {
+		d.warnings = append(d.warnings, e.Error())
 	}
 	s.Warnings = d.warnings
 	return s, nil
@@ -221,6 +225,8 @@ func (d *decoder) topFields(s *Service) map[string]func(*yaml.Node) {
 		"environment":  func(n *yaml.Node) { s.Environment = d.strMap("environment", n) },
 		"depends_on":   func(n *yaml.Node) { s.DependsOn = d.list("depends_on", n) },
 		"ready":        func(n *yaml.Node) { d.ready(&s.Ready, n) },
+		"watchdog":     func(n *yaml.Node) { s.Watchdog = d.duration("watchdog", n, 0) },
+		"health":       func(n *yaml.Node) { d.health(&s.Health, n) },
 		"oneshot":      func(n *yaml.Node) { s.Oneshot = d.boolean("oneshot", n, false) },
 		"restart":      func(n *yaml.Node) { s.Restart = Restart(d.oneOf("restart", n, "always", "on-failure", "never")) },
 		"stop_signal":  func(n *yaml.Node) { s.StopSignal = d.signal("stop_signal", n) },

@@ -84,7 +84,7 @@ auto_start: true
 command: [nginx, -g, "daemon off;"]
 user: www-data
 group: www-data
-directory: /var/www
+directory: /
 environment:
   PORT: 8080
   EMPTY: ""
@@ -101,7 +101,7 @@ log: json
 `, progs: programs{"finish": 0o700}, check: func(t *testing.T, s *Service) {
 			want := &Service{Name: "web", Dir: s.Dir, File: s.File, Enabled: true, AutoStart: true,
 				Command: []string{"nginx", "-g", "daemon off;"}, Finish: filepath.Join(s.Dir, "finish"),
-				User: "www-data", Group: "www-data", Directory: "/var/www",
+				User: "www-data", Group: "www-data", Directory: "/",
 				Environment: map[string]string{"PORT": "8080", "EMPTY": ""}, DependsOn: []string{"syslog", "db"},
 				Ready:   Ready{Kind: ReadyTCP, Addr: "127.0.0.1:8080", HostPort: "127.0.0.1:8080", Interval: 50 * time.Millisecond, Timeout: 10 * time.Second},
 				Restart: RestartOnFailure, StopSignal: syscall.SIGQUIT, StopTimeout: 2 * time.Second, Essential: true, Log: "json",

@@ -58,7 +58,9 @@ func (p HTTP) Check(ctx context.Context) error {
 	}
 	defer c.Close()
 	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
+		if err := c.SetDeadline(dl); err != nil {
+			return err
+		}
 	}
 	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: svinit-probe\r\nConnection: close\r\n\r\n", p.Path, p.Addr); err != nil {
 		return err
@@ -120,7 +122,10 @@ func (p Exec) Check(ctx context.Context) error {
 		}
 		return nil
 	case <-ctx.Done():
-		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		if err := reaper.KillGroup(c.Pid, syscall.SIGKILL); err != nil {
+			// Not waited for: a group we cannot signal may never end.
+			return fmt.Errorf("%s: %w; kill process group %d: %v", strings.Join(p.Argv, " "), ctx.Err(), c.Pid, err)
+		}
 		<-c.Done
 		return fmt.Errorf("%s: %w", strings.Join(p.Argv, " "), ctx.Err())
 	}
@@ -129,26 +134,40 @@ func (p Exec) Check(ctx context.Context) error {
 // String names the probe in log lines.
 func (p Exec) String() string { return "exec " + strings.Join(p.Argv, " ") }
 
-// Wait checks p every interval until it passes, ctx ends, or timeout passes.
-// Each attempt is bounded by the interval (at least 1s) so a hung peer
-// cannot hold the loop.
-func Wait(ctx context.Context, p Probe, interval, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	var last error
+// firstRetry is the first pause after a failed readiness check. Pauses
+// double up to the interval: a daemon that binds its port a few
+// milliseconds after it starts is ready then, not a whole interval later,
+// and a slow one is still checked only every interval.
+const firstRetry = 5 * time.Millisecond
+
+// Wait checks p until it passes (nil) or ctx ends (ctx.Err()): at once,
+// then after 5 ms, 10 ms, 20 ms... and from then on every interval. Each
+// failed check is handed to failed, so the caller can say why when it
+// gives up. Each attempt is bounded by the interval (at least 1s) so a
+// hung peer cannot hold the loop. The overall bound (ready.timeout) is the
+// caller's.
+func Wait(ctx context.Context, p Probe, interval time.Duration, failed func(error)) error {
+	pause := min(firstRetry, interval)
+	t := time.NewTimer(pause)
+	t.Stop()
+	defer t.Stop()
 	for {
 		attempt, stop := context.WithTimeout(ctx, max(interval, time.Second))
-		last = p.Check(attempt)
+		err := p.Check(attempt)
 		stop()
-		if last == nil {
+		if err == nil {
 			return nil
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		failed(err)
+		t.Reset(pause)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w", p, timeout, last)
-		case <-tick.C:
+			return ctx.Err()
+		case <-t.C:
 		}
+		pause = min(pause*2, interval)
 	}
 }

@@ -2,10 +2,10 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -93,15 +93,60 @@ func TestExecAndWait(t *testing.T) {
 	if err == nil || err.Error() != "exited 4" {
 		t.Errorf("exit 4: got %v", err)
 	}
-	// A hung probe is killed when its attempt ends, and Wait reports the timeout.
-	err = Wait(ctx, Exec{Argv: []string{"sleep 60"}, Start: start}, 10*time.Millisecond, 50*time.Millisecond)
-	if err == nil || !strings.Contains(err.Error(), "not ready after 50ms") {
-		t.Errorf("hung probe: got %v", err)
+	// A hung probe is killed when its attempt ends, and Wait returns at
+	// the caller's deadline.
+	hung, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stop()
+	err = Wait(hung, Exec{Argv: []string{"sleep 60"}, Start: start}, 10*time.Millisecond, func(error) {})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("hung probe: got %v, want the deadline", err)
+	}
+	// Each failed check reaches the caller, who says why it gave up.
+	failing, stop2 := context.WithTimeout(ctx, 10*time.Second)
+	defer stop2()
+	var last error
+	err = Wait(failing, Exec{Argv: []string{"exit 4"}, Start: start}, 5*time.Millisecond, func(e error) {
+		last = e
+		stop2()
+	})
+	if !errors.Is(err, context.Canceled) || last == nil || last.Error() != "exited 4" {
+		t.Errorf("failing probe: got %v, last failure %v; want canceled and exited 4", err, last)
 	}
 	// A file that appears makes Wait succeed.
 	path := filepath.Join(t.TempDir(), "ready")
 	go func() { _ = os.WriteFile(path, nil, 0o644) }()
-	if err := Wait(ctx, File{Path: path}, 5*time.Millisecond, 10*time.Second); err != nil {
+	if err := Wait(ctx, File{Path: path}, 5*time.Millisecond, func(error) {}); err != nil {
 		t.Errorf("file appears: %v", err)
+	}
+}
+
+// failTimes fails its first n checks, then passes.
+type failTimes struct{ n, calls int }
+
+func (f *failTimes) Check(context.Context) error {
+	f.calls++
+	if f.calls <= f.n {
+		return errors.New("not yet")
+	}
+	return nil
+}
+
+func (f *failTimes) String() string { return "fail-times" }
+
+// TestWaitRampsUpToTheInterval: a daemon that binds a few milliseconds
+// after it starts is ready then, not one whole interval later (dependents
+// waited 200 ms for every tcp-probed service, ssh included).
+func TestWaitRampsUpToTheInterval(t *testing.T) {
+	p := &failTimes{n: 3}
+	start := time.Now()
+	if err := Wait(context.Background(), p, 10*time.Second, func(error) {}); err != nil {
+		t.Fatal(err)
+	}
+	// 5 + 10 + 20 ms of ramp; the old fixed cadence took 30 s.
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("ready after %v with 3 failed checks; want the first retries well inside the 10s interval", took)
+	}
+	if p.calls != 4 {
+		t.Errorf("%d checks, want 4", p.calls)
 	}
 }

@@ -150,3 +150,17 @@ func TestNullIsSharedAndOpen(t *testing.T) {
 		t.Errorf("child reading Null: %q (%s)", out, e)
 	}
 }
+
+func TestLaunchAsAnotherUser(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to switch users")
+	}
+	r := startReaper(t)
+	out, e := launchOut(t, r, Spec{
+		Argv: []string{"/bin/sh", "-c", "id -u; id -g"}, Dir: "/", Env: os.Environ(),
+		Cred: &syscall.Credential{Uid: 65534, Gid: 65534},
+	})
+	if out != "65534\n65534\n" || e.Code != 0 {
+		t.Errorf("child as 65534:65534 printed %q (%s)", out, e)
+	}
+}

@@ -140,12 +140,19 @@ func (r *Runner) wait(ctx context.Context, c *reaper.Child) (reaper.Exit, error)
 	case e := <-c.Done:
 		return e, nil
 	case <-timeout:
-		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		r.kill(c)
 		<-c.Done
 		return reaper.Exit{}, fmt.Errorf("killed after SVINIT_STARTUP_TIMEOUT=%s", r.Timeout)
 	case <-ctx.Done():
-		_ = reaper.KillGroup(c.Pid, syscall.SIGKILL)
+		r.kill(c)
 		<-c.Done
 		return reaper.Exit{}, fmt.Errorf("killed: %w", context.Cause(ctx))
+	}
+}
+
+// kill ends the script's process group; ESRCH (already gone) is no error.
+func (r *Runner) kill(c *reaper.Child) {
+	if err := reaper.KillGroup(c.Pid, syscall.SIGKILL); err != nil {
+		r.Log.Warnf("signal SIGKILL to script (pid %d): %v", c.Pid, err)
 	}
 }

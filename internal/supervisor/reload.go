@@ -43,8 +43,10 @@ func (s *Supervisor) Apply(p *plan.Plan, stopDeadline time.Duration) error {
 		}
 	}
 	for _, n := range s.Names() {
-		if u := s.unit(n); u != nil && State(u.status().State) == Fatal && u.svc.AutoStart {
-			_ = u.send(command{kind: cmdStart})
+		if u := s.unit(n); u != nil && u.status().State == Fatal && u.svc.AutoStart {
+			if err := u.send(command{kind: evStart}); err != nil {
+				s.cfg.Log.Warnf("reload: start %s: %v", n, err)
+			}
 		}
 	}
 	s.cfg.Log.Infof("reload: %d added, %d removed, %d changed", len(added), len(removed), len(changed))

@@ -23,25 +23,49 @@ type runner interface {
 	signal(sig syscall.Signal) error
 	stop(sig syscall.Signal) // ask it to end
 	kill()                   // make it end
-	detail() any             // built-in status for --json
 }
 
-// procRunner is a service process, leader of its own process group.
-type procRunner struct{ c *reaper.Child }
+// procRunner is a service process, leader of its own process group — or,
+// after it exited (exit nil), the group it left behind.
+type procRunner struct {
+	u    *unit
+	pgid int
+	exit <-chan reaper.Exit
+}
 
-func (p procRunner) pid() int                        { return p.c.Pid }
-func (p procRunner) done() <-chan reaper.Exit        { return p.c.Done }
-func (p procRunner) signal(sig syscall.Signal) error { return reaper.KillGroup(p.c.Pid, sig) }
-func (p procRunner) kill()                           { _ = reaper.KillGroup(p.c.Pid, syscall.SIGKILL) }
-func (p procRunner) detail() any                     { return nil }
+func (p procRunner) pid() int                        { return p.pgid }
+func (p procRunner) done() <-chan reaper.Exit        { return p.exit }
+func (p procRunner) signal(sig syscall.Signal) error { return p.u.killGroup(p.pgid, sig) }
+func (p procRunner) kill()                           { p.u.killGroup(p.pgid, syscall.SIGKILL) }
 
 // stop sends sig, then CONT so a stopped (paused) group can act on it, as
 // runit does.
 func (p procRunner) stop(sig syscall.Signal) {
-	_ = reaper.KillGroup(p.c.Pid, sig)
+	p.u.killGroup(p.pgid, sig)
 	if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
-		_ = reaper.KillGroup(p.c.Pid, syscall.SIGCONT)
+		p.u.killGroup(p.pgid, syscall.SIGCONT)
 	}
+}
+
+// system is what units do to processes: launch them, signal their groups,
+// and look whether a group is empty. Tests replace it with a fake.
+type system interface {
+	launch(s reaper.Spec) (*reaper.Child, error)
+	killGroup(pgid int, sig syscall.Signal) error
+	groupAlive(pgid int) bool
+}
+
+type realSystem struct{ r *reaper.Reaper }
+
+func (s realSystem) launch(spec reaper.Spec) (*reaper.Child, error) { return s.r.Launch(spec) }
+
+func (realSystem) killGroup(pgid int, sig syscall.Signal) error { return reaper.KillGroup(pgid, sig) }
+
+// groupAlive: some process (a zombie not reaped yet included) is still in
+// the group. EPERM means one exists that we may not signal.
+func (realSystem) groupAlive(pgid int) bool {
+	err := syscall.Kill(-pgid, 0)
+	return err == nil || err == syscall.EPERM
 }
 
 // builtinRunner runs a built-in in a goroutine. Its exit codes: 0 when it
@@ -58,7 +82,6 @@ func (b *builtinRunner) done() <-chan reaper.Exit        { return b.exit }
 func (b *builtinRunner) signal(sig syscall.Signal) error { b.svc.Signal(sig); return nil }
 func (b *builtinRunner) stop(syscall.Signal)             { b.cancel() }
 func (b *builtinRunner) kill()                           { b.cancel() }
-func (b *builtinRunner) detail() any                     { return b.svc.Status() }
 
 // startBuiltin runs svc until it returns. A panic is recovered, logged with
 // its stack and reported as exit 2: PID 1 never dies of a built-in.
@@ -121,33 +144,25 @@ func environ(base []string, svc *manifest.Service, home string) []string {
 	return out
 }
 
-// spawn starts argv for the service u: in its folder or directory, as its
-// user, in a new process group, with stdout/stderr to its log.
+// spawn starts argv for the service u (its main process, finish or an
+// exec probe): in its folder or directory, as its user, in a new process
+// group, with stdio as fds 0, 1, 2.
 func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
 	svc := u.svc
-	var sys syscall.SysProcAttr
-	sys.Setpgid = true
+	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: stdio[:]}
+	if spec.Dir == "" {
+		spec.Dir = svc.Dir
+	}
 	home := ""
 	if svc.User != "" {
 		cred, err := u.sup.cfg.Users.Lookup(svc.User, svc.Group)
 		if err != nil {
 			return nil, fmt.Errorf("%s: user: %w", svc.Pos("user"), err)
 		}
-		sys.Credential = cred.ForChild()
-		home = cred.Home
+		spec.Cred, home = cred.ForChild(), cred.Home
 	}
-	env := environ(u.sup.cfg.Environ(), svc, home)
-	path, err := reaper.LookPath(argv[0], env)
-	if err != nil {
-		return nil, err
-	}
-	dir := svc.Directory
-	if dir == "" {
-		dir = svc.Dir
-	}
-	c, err := u.sup.cfg.Reaper.Start(path, argv, &syscall.ProcAttr{
-		Dir: dir, Env: env, Files: stdio[:], Sys: &sys,
-	})
+	spec.Env = environ(u.sup.cfg.Environ(), svc, home)
+	c, err := u.sup.sys.launch(spec)
 	if errors.Is(err, syscall.EPERM) && svc.User != "" {
 		return nil, fmt.Errorf("%w (svinit runs as uid %d and cannot switch to user %s)", err, os.Getuid(), svc.User)
 	}

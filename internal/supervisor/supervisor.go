@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"alpine-server/internal/builtin"
-	"alpine-server/internal/control"
+	"alpine-server/internal/clock"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/plan"
 	"alpine-server/internal/privdrop"
@@ -28,11 +28,11 @@ type Config struct {
 	Reaper   *reaper.Reaper
 	Mux      *logmux.Mux
 	Log      *logmux.Logger
-	Format   logmux.Format    // default log format of services
-	Environ  func() []string  // the snapshot environment
-	Users    privdrop.DB      // for user:/group:
-	Builtins builtin.Factory  // makes syslog and cron
-	Now      func() time.Time // the clock; nil = time.Now
+	Format   logmux.Format   // default log format of services
+	Environ  func() []string // the snapshot environment
+	Users    privdrop.DB     // for user:/group:
+	Builtins builtin.Factory // makes syslog and cron
+	Clock    clock.Clock     // backoff, kill escalation, ready timeouts; nil = the wall clock
 	// EssentialFailed is called (once) when an essential service fails for
 	// good; svinit then shuts down with code.
 	EssentialFailed func(name string, code int)
@@ -49,17 +49,21 @@ type Supervisor struct {
 	failed  bool
 
 	rootless bool // svinit is not root: permission errors skip a service
+	clock    clock.Clock
+	sys      system // processes; tests swap in a fake before Start
 }
 
 // New returns an empty supervisor.
 func New(cfg Config) *Supervisor {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	c := cfg.Clock
+	if c == nil {
+		c = clock.Real{}
 	}
-	return &Supervisor{cfg: cfg, units: map[string]*unit{}, changeC: make(chan struct{}), rootless: os.Getuid() != 0}
+	return &Supervisor{cfg: cfg, units: map[string]*unit{}, changeC: make(chan struct{}),
+		rootless: os.Getuid() != 0, clock: c, sys: realSystem{cfg.Reaper}}
 }
 
-func (s *Supervisor) now() time.Time { return s.cfg.Now() }
+func (s *Supervisor) now() time.Time { return s.clock.Now() }
 
 // changed returns a channel closed at the next state change of any unit.
 func (s *Supervisor) changed() <-chan struct{} {
@@ -79,11 +83,6 @@ func (s *Supervisor) unit(name string) *unit {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.units[name]
-}
-
-func (s *Supervisor) isReady(name string) bool {
-	u := s.unit(name)
-	return u != nil && u.status().Ready
 }
 
 func (s *Supervisor) essentialFailed(name string, code int) {
@@ -118,7 +117,6 @@ func (s *Supervisor) add(p *plan.Plan, name string) error {
 	if err != nil {
 		return err
 	}
-	u.want, u.st.WantUp = svc.AutoStart, svc.AutoStart
 	s.mu.Lock()
 	s.units[name] = u
 	s.mu.Unlock()
@@ -155,12 +153,13 @@ func (s *Supervisor) AutoStart() []string {
 	return out
 }
 
-// Status returns the status of the named services (all when none).
-func (s *Supervisor) Status(names []string) ([]control.ServiceStatus, []string) {
+// Status returns the status of the named services (all when none), and
+// the names no service has.
+func (s *Supervisor) Status(names []string) ([]Status, []string) {
 	if len(names) == 0 {
 		names = s.Names()
 	}
-	var out []control.ServiceStatus
+	var out []Status
 	var unknown []string
 	for _, n := range names {
 		u := s.unit(n)
@@ -214,7 +213,9 @@ func (s *Supervisor) stopInOrder(units map[string]*unit, deadline time.Time) {
 					<-d.quit
 				}
 			}
-			_ = u.send(command{kind: cmdShutdown, deadline: deadline})
+			if err := u.send(command{kind: evShutdown, deadline: deadline}); err != nil {
+				s.cfg.Log.Debugf("stop %s: %v", u.name, err) // gone already
+			}
 			<-u.quit
 		}()
 	}

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"alpine-server/internal/builtin"
-	"alpine-server/internal/control"
+	"alpine-server/internal/clock"
+	"alpine-server/internal/jsoncodec"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/plan"
+	"alpine-server/internal/reaper"
 )
 
 // fake is a built-in driven by the test: it panics, fails or becomes ready
@@ -51,7 +53,16 @@ func (f *fake) Run(ctx context.Context, ready func()) error {
 }
 
 func (f *fake) Signal(sig syscall.Signal) { f.journal.add("signal " + f.name + " " + sig.String()) }
-func (f *fake) Status() any               { return map[string]string{"fake": f.name} }
+func (f *fake) Status() jsoncodec.Value   { return fakeStatus(f.name) }
+
+// fakeStatus is a built-in's status: {"fake":NAME}.
+type fakeStatus string
+
+func (s fakeStatus) AppendJSON(w *jsoncodec.Writer) {
+	w.Open()
+	w.String("fake", string(s), jsoncodec.Always)
+	w.Close()
+}
 
 type journal struct {
 	mu      sync.Mutex
@@ -143,12 +154,30 @@ func (h *harness) waitLog(want string) {
 // newHarnessAs is newHarness with svinit running as root or not.
 func newHarnessAs(t *testing.T, services map[string]string, modes map[string]string, rootless bool) *harness {
 	t.Helper()
+	return newHarnessWith(t, harnessOpts{services: services, modes: modes, rootless: rootless,
+		head: "command: [builtin, syslog]\n"})
+}
+
+// harnessOpts: manifest bodies after a common head, fake modes, and
+// optionally a fake clock and fake processes.
+type harnessOpts struct {
+	services map[string]string
+	head     string
+	modes    map[string]string
+	rootless bool
+	clock    *clock.Fake
+	sys      *fakeSys
+}
+
+func newHarnessWith(t *testing.T, o harnessOpts) *harness {
+	t.Helper()
+	services, modes := o.services, o.modes
 	dir := t.TempDir()
 	set := &manifest.Set{Dir: dir, Services: map[string]*manifest.Service{}}
 	for name, body := range services {
 		file := filepath.Join(dir, name, "manifest.yml")
 		os.MkdirAll(filepath.Dir(file), 0o755)
-		text := "enabled: true\nauto_start: true\ncommand: [builtin, syslog]\n" + body
+		text := "enabled: true\nauto_start: true\n" + o.head + body
 		os.WriteFile(file, []byte(text), 0o644)
 		svc, err := manifest.Parse(file, []byte(text), func(string) (string, bool) { return "", false })
 		if err != nil {
@@ -170,15 +199,22 @@ func newHarnessAs(t *testing.T, services map[string]string, modes map[string]str
 	}
 	mux := logmux.New(logmux.Options{Stdout: h.out, Stderr: h.out})
 	t.Cleanup(func() { mux.Close(time.Now().Add(time.Second)) })
+	var c clock.Clock
+	if o.clock != nil {
+		c = o.clock
+	}
 	h.sup = New(Config{
-		Mux: mux, Log: mux.Logger("svinit", logmux.Debug, logmux.Prefix), Format: logmux.Prefix,
+		Clock: c, Reaper: reaper.New(nil), Mux: mux, Log: mux.Logger("svinit", logmux.Debug, logmux.Prefix), Format: logmux.Prefix,
 		Environ: func() []string { return nil },
 		Builtins: func(_ string, d builtin.Deps) (builtin.Service, error) {
 			return &fake{name: d.Name, journal: h.journal, mode: h.mode(d.Name), gate: h.gates[d.Name]}, nil
 		},
 		EssentialFailed: func(name string, code int) { h.failed <- code },
 	})
-	h.sup.rootless = rootless
+	h.sup.rootless = o.rootless
+	if o.sys != nil {
+		h.sup.sys = o.sys
+	}
 	if err := h.sup.Start(p); err != nil {
 		t.Fatal(err)
 	}
@@ -186,13 +222,13 @@ func newHarnessAs(t *testing.T, services map[string]string, modes map[string]str
 	return h
 }
 
-func (h *harness) waitState(name string, want State, ready bool) control.ServiceStatus {
+func (h *harness) waitState(name string, want State, ready bool) Status {
 	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		ch := h.sup.changed()
 		st, _ := h.sup.Status([]string{name})
-		if len(st) == 1 && State(st[0].State) == want && st[0].Ready == ready {
+		if len(st) == 1 && st[0].State == want && st[0].Ready == ready {
 			return st[0]
 		}
 		select {
@@ -203,8 +239,12 @@ func (h *harness) waitState(name string, want State, ready bool) control.Service
 	}
 }
 
-func (h *harness) do(verb string, names ...string) []control.Result {
-	return h.sup.Do(context.Background(), control.Request{Verb: verb, Names: names, Wait: 5})
+func (h *harness) do(verb Verb, names ...string) []Result {
+	return h.sup.Do(context.Background(), Request{Verb: verb, Names: names, Wait: 5 * time.Second})
+}
+
+func (h *harness) signal(sig syscall.Signal, names ...string) []Result {
+	return h.sup.Do(context.Background(), Request{Verb: VerbSignal, Signal: sig, Names: names})
 }
 
 func TestPanickingBuiltinIsRecoveredAndRestarted(t *testing.T) {
@@ -233,28 +273,28 @@ func TestPanickingBuiltinIsRecoveredAndRestarted(t *testing.T) {
 func TestBuiltinStopStartSignalAndDetail(t *testing.T) {
 	h := newHarness(t, map[string]string{"syslog": ""}, nil)
 	h.waitState("syslog", Running, true)
-	if r := h.do("hup", "syslog"); !r[0].OK {
+	if r := h.signal(syscall.SIGHUP, "syslog"); r[0].Err != nil {
 		t.Errorf("hup: %+v", r)
 	}
 	if h.journal.count("signal syslog hangup") != 1 {
 		t.Errorf("HUP did not reach the built-in: %v", h.journal.list())
 	}
 	st, _ := h.sup.Status([]string{"syslog"})
-	if st[0].Detail == nil {
-		t.Errorf("no built-in detail in status")
+	if got := string(st[0].Detail); got != `{"fake":"syslog"}` {
+		t.Errorf("built-in detail in status %s, want {\"fake\":\"syslog\"}", got)
 	}
-	if r := h.do("stop", "syslog"); !r[0].OK {
+	if r := h.do(VerbStop, "syslog"); r[0].Err != nil {
 		t.Fatalf("stop: %+v", r)
 	}
 	h.waitState("syslog", Down, false)
-	if r := h.do("hup", "syslog"); r[0].OK || r[0].Error != "not running" {
+	if r := h.signal(syscall.SIGHUP, "syslog"); r[0].Err == nil || r[0].Err.Error() != "not running" {
 		t.Errorf("hup of a stopped service: %+v", r)
 	}
-	if r := h.do("start", "syslog"); !r[0].OK {
+	if r := h.do(VerbStart, "syslog"); r[0].Err != nil {
 		t.Fatalf("start: %+v", r)
 	}
 	h.waitState("syslog", Running, true)
-	if r := h.do("start", "nope"); r[0].OK || r[0].Error != "unknown service" {
+	if r := h.do(VerbStart, "nope"); r[0].Err != ErrUnknownService {
 		t.Errorf("unknown service: %+v", r)
 	}
 }
@@ -266,12 +306,12 @@ func TestDependentWaitsForReadinessAndStopsFirst(t *testing.T) {
 	if n := h.journal.count("run web"); n != 0 {
 		t.Fatalf("web started before db was ready")
 	}
-	if r := h.sup.Do(context.Background(), control.Request{Verb: "check"}); r[0].OK || r[1].OK {
+	if r := h.sup.Do(context.Background(), Request{Verb: VerbCheck}); r[0].Err == nil || r[1].Err == nil {
 		t.Errorf("check before ready: %+v", r)
 	}
 	close(h.gates["db"])
 	h.waitState("web", Running, true)
-	if r := h.sup.Do(context.Background(), control.Request{Verb: "check"}); !r[0].OK || !r[1].OK {
+	if r := h.sup.Do(context.Background(), Request{Verb: VerbCheck}); r[0].Err != nil || r[1].Err != nil {
 		t.Errorf("check after ready: %+v", r)
 	}
 	h.sup.Shutdown(time.Now().Add(5 * time.Second))
@@ -297,13 +337,13 @@ func TestEssentialBuiltinFailureStopsTheContainer(t *testing.T) {
 func TestRestartWaitsForANewStart(t *testing.T) {
 	h := newHarness(t, map[string]string{"svc": ""}, nil)
 	h.waitState("svc", Running, true)
-	if r := h.do("restart", "svc"); !r[0].OK {
+	if r := h.do(VerbRestart, "svc"); r[0].Err != nil {
 		t.Fatalf("restart: %+v\n%s", r, h.out.String())
 	}
 	if n := h.journal.count("run svc"); n != 2 {
 		t.Errorf("runs after restart -w: %d, want 2", n)
 	}
-	if r := h.do("once", "svc"); !r[0].OK {
+	if r := h.do(VerbOnce, "svc"); r[0].Err != nil {
 		t.Errorf("once: %+v", r)
 	}
 }

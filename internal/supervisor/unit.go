@@ -9,71 +9,56 @@ import (
 	"syscall"
 	"time"
 
-	"alpine-server/internal/control"
+	"alpine-server/internal/jsoncodec"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
 	"alpine-server/internal/reaper"
 )
 
-// State is where a service is in its life; the names are those `sv status`
-// prints.
-type State string
+// Status is what a unit publishes after each event: one consistent copy,
+// never a half-updated one.
+type Status struct {
+	Name       string
+	State      State
+	Since      time.Time // when State was entered
+	Started    time.Time // when the current (or last) run started; zero before any
+	Pid        int       // the main process; the finish script's in Finish; 0 for a built-in
+	Builtin    bool
+	Oneshot    bool
+	Ready      bool
+	WantUp     bool
+	NormallyUp bool // auto_start
+	Restarts   int  // restarts scheduled by the restart policy
+	Starts     int  // spawns, for sv restart -w
+	Failures   int  // failures within the fatal window
+	LastExit   *ExitInfo
+	RetryAt    time.Time     // in Backoff: when it starts again
+	Text       string        // the service's own status text (notify STATUS=); "" for none
+	Skipped    string        // why it cannot run as svinit's user; "" = not skipped
+	Detail     jsoncodec.Raw // a built-in's Status as JSON, for --json
+}
 
-// The states of a service.
-const (
-	Down     State = "down"     // not running (never started, stopped, or a oneshot that finished)
-	Starting State = "starting" // running, not ready yet
-	Running  State = "run"      // running and ready
-	Stopping State = "stopping" // asked to stop, not exited yet
-	Finish   State = "finish"   // its finish script runs
-	Backoff  State = "backoff"  // exited; restarts after a delay
-	Fatal    State = "fatal"    // failed too often; waits for sv start or a reload
-)
+// ExitInfo is the last exit of a service's main process.
+type ExitInfo struct {
+	reaper.Exit
+	Time time.Time
+}
 
-// timer purposes: one timer per unit, since only one is ever pending.
-type timerKind int
-
-const (
-	timerNone    timerKind = iota
-	timerRestart           // backoff over: start again
-	timerKill              // stop_timeout over: KILL the group
-)
-
-type cmdKind int
-
-const (
-	cmdStart cmdKind = iota
-	cmdOnce
-	cmdStop
-	cmdRestart
-	cmdSignal
-	cmdShutdown // stop for good at deadline (shutdown, or removed by a reload)
-)
-
+// command is a request to the unit goroutine: an event from outside.
 type command struct {
-	kind     cmdKind
+	kind     eventKind // evStart, evOnce, evStop, evRestart, evSignal, evShutdown, evDrain
 	sig      syscall.Signal
-	deadline time.Time
+	deadline time.Time // evShutdown: KILL at the latest then
 	reply    chan error
 }
 
-// stopReason says why the running service was signalled, so its exit is
-// told apart from a crash.
-type stopReason int
-
-const (
-	stopNone  stopReason = iota
-	stopAsked            // sv stop/restart, shutdown, reload
-	stopProbe            // its readiness probe failed: a failure
-)
-
 type readyMsg struct {
 	gen int
-	err error
+	err string
 }
 
-// unit supervises one service. Its goroutine (loop) owns every field above
-// the mutex; the mutex guards only what it publishes for status readers.
+// unit supervises one service. Its goroutine (loop) owns the machine and
+// every field above the mutex; the mutex guards only what it publishes.
 type unit struct {
 	name string
 	svc  *manifest.Service
@@ -85,51 +70,59 @@ type unit struct {
 	quit   chan struct{} // closed when the goroutine ends
 
 	// owned by loop
-	run           runner
-	finishC       <-chan reaper.Exit
-	finishPid     int
-	lastExit      reaper.Exit
-	gen           int // start generation: stale probe results are ignored
-	want          bool
-	once          bool
-	final         bool // shut down for good: never start again
-	restartNow    bool
-	stopReason    stopReason
-	pendingUptime time.Duration
-	format        logmux.Format
-	policy        restartPolicy
-	started       time.Time
-	timer         *time.Timer
-	timerKind     timerKind
-	deadline      time.Time // stop escalation deadline, zero when none
-	stdio         [3]uintptr
-	null          *os.File
-	pipes         []*logmux.Pipe
-	probeStop     context.CancelFunc
+	m         machine
+	run       runner        // the main process or built-in; nil when none runs
+	pgid      int           // process group of the main process that exited last
+	finish    *reaper.Child // the finish script, while it runs
+	timerC    <-chan time.Time
+	timerAt   time.Time
+	deadline  time.Time // the shutdown deadline, zero when none
+	sig       syscall.Signal
+	pending   []event // follow-up events of the event being handled
+	probeStop context.CancelFunc
+	probeWhy  func() string // why it is not ready yet, for the ready timeout's log line
+	format    logmux.Format
+	stdio     [3]uintptr
+	pipes     *logmux.Pipes // nil for inherit and discard
 
-	detail atomic.Pointer[func() any] // a built-in's Status, for --json
+	detail atomic.Pointer[func() jsoncodec.Value] // a built-in's Status, for --json
 
-	mu      sync.Mutex
-	st      control.ServiceStatus
-	skipped string // why it cannot run as svinit's user; "" = not skipped
-	starts  int    // completed starts, for sv restart -w
+	mu sync.Mutex
+	st Status
 }
 
 func newUnit(sup *Supervisor, svc *manifest.Service) (*unit, error) {
 	u := &unit{
 		name: svc.Name, svc: svc, sup: sup, log: sup.cfg.Log,
 		cmds: make(chan command), readyC: make(chan readyMsg, 1), quit: make(chan struct{}),
-		timer: time.NewTimer(time.Hour),
 	}
-	u.timer.Stop()
 	if err := u.openLog(); err != nil {
 		return nil, err
 	}
-	u.st = control.ServiceStatus{
-		Name: svc.Name, State: string(Down), Since: sup.now(), NormallyUp: svc.AutoStart,
-		Builtin: svc.Builtin != "", Oneshot: svc.Oneshot,
-	}
+	u.m = machine{cfg: configOf(svc), state: Down, since: sup.now(), want: svc.AutoStart}
+	u.publish()
 	return u, nil
+}
+
+// configOf is what the transition table needs of a manifest.
+func configOf(svc *manifest.Service) unitConfig {
+	c := unitConfig{
+		name: svc.Name, oneshot: svc.Oneshot, finish: svc.Finish != "", essential: svc.Essential,
+		restart: svc.Restart, stopSignal: reaper.SignalName(svc.StopSignal), stopTimeout: svc.StopTimeout,
+		uid: os.Getuid(),
+	}
+	switch {
+	case svc.Builtin != "":
+	case svc.Oneshot:
+		// A oneshot must exit 0 within an explicit ready.timeout; without
+		// `ready:` it may run as long as it needs (a migration).
+		if svc.Line("ready") != 0 {
+			c.readyTimeout = svc.Ready.Timeout
+		}
+	case svc.Ready.Kind != manifest.ReadyStarted:
+		c.readyTimeout = svc.Ready.Timeout
+	}
+	return c
 }
 
 // openLog prepares the service's stdout/stderr per its log format: pipes
@@ -142,29 +135,21 @@ func (u *unit) openLog() error {
 			return fmt.Errorf("%s: log: %w", u.svc.Pos("log"), err)
 		}
 	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0) // stdin and, for discard, stdout/stderr
+	null, err := u.sup.cfg.Reaper.Null() // stdin and, for discard, stdout/stderr
 	if err != nil {
-		return err
+		return fmt.Errorf("service %s: %w", u.name, err)
 	}
-	u.null, u.stdio[0] = null, null.Fd()
+	u.stdio[0] = null
 	switch f {
 	case logmux.Inherit:
 		u.stdio[1], u.stdio[2] = 1, 2
 	case logmux.Discard:
-		u.stdio[1], u.stdio[2] = null.Fd(), null.Fd()
+		u.stdio[1], u.stdio[2] = null, null
 	default:
-		u.sup.cfg.Mux.Register(u.name)
-		out, err := u.sup.cfg.Mux.Pipe(u.name, logmux.Stdout, f)
-		if err != nil {
+		if u.pipes, err = u.sup.cfg.Mux.PipePair(u.name, f); err != nil {
 			return err
 		}
-		errp, err := u.sup.cfg.Mux.Pipe(u.name, logmux.Stderr, f)
-		if err != nil {
-			out.Close()
-			return err
-		}
-		u.stdio[1], u.stdio[2] = out.W.Fd(), errp.W.Fd()
-		u.pipes = []*logmux.Pipe{out, errp}
+		u.stdio[1], u.stdio[2] = u.pipes.Fds()
 	}
 	u.format = f
 	return nil
@@ -173,59 +158,47 @@ func (u *unit) openLog() error {
 // closeLog closes svinit's ends of the log pipes and waits, until
 // deadline, for their readers to write the last lines.
 func (u *unit) closeLog(deadline time.Time) {
-	defer u.null.Close()
-	logmux.CloseAndDrain(deadline, u.pipes...)
+	if u.pipes != nil {
+		u.pipes.CloseAndDrain(deadline)
+	}
 }
 
-func (u *unit) formatOf() logmux.Format { return u.format }
-
-// status returns a copy of what the unit publishes.
-func (u *unit) status() control.ServiceStatus {
+// status returns a copy of what the unit published last.
+func (u *unit) status() Status {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.st
 }
 
-// setState publishes a new state and wakes everyone waiting on a change.
-func (u *unit) setState(s State) {
+// publish makes the machine's state visible, in one piece, and wakes
+// everyone waiting on a change.
+func (u *unit) publish() {
+	m := &u.m
+	st := Status{
+		Name: u.name, State: m.state, Since: m.since, Builtin: u.svc.Builtin != "", Oneshot: u.svc.Oneshot,
+		Ready: m.ready, WantUp: m.want, NormallyUp: u.svc.AutoStart, Restarts: m.restarts, Starts: m.starts,
+		Failures: m.failures, RetryAt: m.retryAt, Skipped: m.skipped, Started: m.started,
+	}
+	if m.exit != nil {
+		st.LastExit = &ExitInfo{Exit: *m.exit, Time: m.exitAt}
+	}
+	switch {
+	case u.run != nil:
+		st.Pid = u.run.pid()
+	case u.finish != nil:
+		st.Pid = u.finish.Pid
+	}
 	u.mu.Lock()
-	changed := u.st.State != string(s)
-	if changed {
-		u.st.State, u.st.Since = string(s), u.sup.now()
-	}
-	u.st.WantUp = u.want
-	u.st.Pid = 0
-	if u.run != nil {
-		u.st.Pid = u.run.pid()
-	}
-	if s != Backoff {
-		u.st.RestartIn = 0
-	}
+	u.st = st
 	u.mu.Unlock()
 	u.sup.notify()
 }
 
-func (u *unit) setReady(r bool) {
-	u.mu.Lock()
-	u.st.Ready = r
-	u.mu.Unlock()
-}
-
-func (u *unit) setExit(e reaper.Exit) {
-	info := &control.ExitInfo{Code: e.Code, Time: u.sup.now()}
-	if e.Signaled {
-		info.Code, info.Signal = -1, reaper.SignalName(e.Signal)
-	}
-	u.mu.Lock()
-	u.st.LastExit = info
-	u.mu.Unlock()
-}
-
 // snapshot is the status for sv, with the built-in's detail.
-func (u *unit) snapshot() control.ServiceStatus {
+func (u *unit) snapshot() Status {
 	st := u.status()
 	if d := u.detail.Load(); d != nil {
-		st.Detail = (*d)()
+		st.Detail = jsoncodec.Encode((*d)())
 	}
 	return st
 }

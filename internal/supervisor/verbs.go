@@ -5,66 +5,85 @@ import (
 	"errors"
 	"syscall"
 	"time"
-
-	"alpine-server/internal/control"
 )
 
-// Do applies a canonical `sv` verb to the named services and, when wait is
-// positive, waits up to wait for each to reach the verb's goal (runit's
-// `sv -w`). Signal verbs carry their signal in sig.
-func (s *Supervisor) Do(ctx context.Context, req control.Request) []control.Result {
-	wait := time.Duration(req.Wait * float64(time.Second))
+// Verb is what `sv` asks of services; boot maps the protocol's verbs onto
+// these.
+type Verb int
+
+// The verbs on services.
+const (
+	VerbStart   Verb = iota // want up; start now (clears fatal)
+	VerbOnce                // start, do not restart
+	VerbStop                // want down; stop_signal, KILL at stop_timeout
+	VerbRestart             // stop, then start
+	VerbSignal              // send Request.Signal to the service's group
+	VerbCheck               // ready? (no names: every auto-start service)
+	VerbWait                // wait until ready or failed
+)
+
+// Request is one verb on some services.
+type Request struct {
+	Verb   Verb
+	Signal syscall.Signal // VerbSignal
+	Names  []string
+	Wait   time.Duration // start/once/stop/restart: wait this long for the goal (sv -w); wait: the bound (0 = none)
+}
+
+// Result is the outcome of a verb for one service; Err nil is success.
+type Result struct {
+	Name string
+	Err  error
+}
+
+// ErrUnknownService is the Result of a verb on a name no service has.
+var ErrUnknownService = errors.New("unknown service")
+
+var (
+	errNotReady = errors.New("not ready")
+	errTimeout  = errors.New("timeout")
+)
+
+// Do applies a verb to the named services and, when req.Wait is positive,
+// waits up to it for each to reach the verb's goal (runit's `sv -w`).
+func (s *Supervisor) Do(ctx context.Context, req Request) []Result {
 	names := req.Names
-	if req.Verb == "check" && len(names) == 0 {
+	if req.Verb == VerbCheck && len(names) == 0 {
 		names = s.AutoStart()
 	}
-	results := make([]control.Result, 0, len(names))
+	results := make([]Result, 0, len(names))
 	for _, n := range names {
-		results = append(results, s.doOne(ctx, req.Verb, n, wait))
+		results = append(results, Result{Name: n, Err: s.doOne(ctx, req, n)})
 	}
 	return results
 }
 
-func (s *Supervisor) doOne(ctx context.Context, verb, name string, wait time.Duration) control.Result {
-	r := control.Result{Name: name, OK: true}
+var verbEvents = map[Verb]eventKind{VerbStart: evStart, VerbOnce: evOnce, VerbStop: evStop, VerbRestart: evRestart}
+
+func (s *Supervisor) doOne(ctx context.Context, req Request, name string) error {
 	u := s.unit(name)
 	if u == nil {
-		r.OK, r.Error = false, "unknown service"
-		return r
+		return ErrUnknownService
 	}
-	var err error
-	switch verb {
-	case "check":
+	switch req.Verb {
+	case VerbCheck:
 		if !u.status().Ready {
-			err = errors.New("not ready")
+			return errNotReady
 		}
-	case "wait":
-		err = s.waitFor(ctx, wait, func() (bool, error) { return u.readyOrFailed() })
-	case "start", "once", "stop", "restart":
-		err = s.change(ctx, u, verb, wait)
-	default:
-		sig, ok := control.SignalFor(verb)
-		if !ok {
-			err = errors.New("unknown verb " + verb)
-			break
-		}
-		err = u.send(command{kind: cmdSignal, sig: sig})
+		return nil
+	case VerbWait:
+		return s.waitFor(ctx, req.Wait, u.readyOrFailed)
+	case VerbSignal:
+		return u.send(command{kind: evSignal, sig: req.Signal})
 	}
-	if err != nil {
-		r.OK, r.Error = false, err.Error()
-	}
-	return r
+	return s.change(ctx, u, req.Verb, req.Wait)
 }
-
-var verbCommands = map[string]cmdKind{"start": cmdStart, "once": cmdOnce, "stop": cmdStop, "restart": cmdRestart}
 
 // change sends start/once/stop/restart, then waits for its goal: ready
 // (or, for restart, ready after a new start), or down.
-func (s *Supervisor) change(ctx context.Context, u *unit, verb string, wait time.Duration) error {
-	u.mu.Lock()
-	startsBefore := u.starts
-	u.mu.Unlock()
-	if err := u.send(command{kind: verbCommands[verb]}); err != nil {
+func (s *Supervisor) change(ctx context.Context, u *unit, verb Verb, wait time.Duration) error {
+	startsBefore := u.status().Starts
+	if err := u.send(command{kind: verbEvents[verb]}); err != nil {
 		return err
 	}
 	if wait <= 0 {
@@ -72,16 +91,11 @@ func (s *Supervisor) change(ctx context.Context, u *unit, verb string, wait time
 	}
 	return s.waitFor(ctx, wait, func() (bool, error) {
 		st := u.status()
-		switch verb {
-		case "stop":
-			return State(st.State) == Down || State(st.State) == Fatal, nil
-		case "restart":
-			u.mu.Lock()
-			restarted := u.starts > startsBefore
-			u.mu.Unlock()
-			if !restarted {
-				return false, nil
-			}
+		switch {
+		case verb == VerbStop:
+			return st.State == Down || st.State == Fatal, nil
+		case verb == VerbRestart && st.Starts == startsBefore:
+			return false, nil
 		}
 		return u.readyOrFailed()
 	})
@@ -94,16 +108,16 @@ func (u *unit) readyOrFailed() (bool, error) {
 	switch {
 	case st.Ready:
 		return true, nil
-	case State(st.State) == Fatal:
+	case st.State == Fatal:
 		return true, errors.New("fatal")
-	case State(st.State) == Down && !st.WantUp:
+	case st.State == Down && !st.WantUp:
 		return true, errors.New("down")
 	}
 	return false, nil
 }
 
 // waitFor polls done on every state change until it says so, wait passes
-// (0 = no limit), or ctx ends.
+// (0 = no limit), or ctx ends. The wait is the client's, in real time.
 func (s *Supervisor) waitFor(ctx context.Context, wait time.Duration, done func() (bool, error)) error {
 	var timeout <-chan time.Time
 	if wait > 0 {
@@ -119,7 +133,7 @@ func (s *Supervisor) waitFor(ctx context.Context, wait time.Duration, done func(
 		select {
 		case <-changed:
 		case <-timeout:
-			return errors.New("timeout")
+			return errTimeout
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -146,7 +160,22 @@ func (s *Supervisor) WaitReady(ctx context.Context, names []string) error {
 func (s *Supervisor) SignalBuiltins(sig syscall.Signal) {
 	for _, n := range s.Names() {
 		if u := s.unit(n); u != nil && u.svc.Builtin != "" && u.status().Pid == 0 {
-			_ = u.send(command{kind: cmdSignal, sig: sig})
+			// A built-in that is not running answers "not running": nothing to tell.
+			if err := u.send(command{kind: evSignal, sig: sig}); err != nil && !errors.Is(err, errNotRunning) {
+				s.cfg.Log.Warnf("service %s: %v", n, err)
+			}
+		}
+	}
+}
+
+// Drain marks every service not ready at once; they keep running
+// (SVINIT_STOP_DELAY: load balancers stop sending work before the stop).
+func (s *Supervisor) Drain() {
+	for _, n := range s.Names() {
+		if u := s.unit(n); u != nil {
+			if err := u.send(command{kind: evDrain}); err != nil {
+				s.cfg.Log.Debugf("drain %s: %v", n, err)
+			}
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"alpine-server/internal/builtin"
+	"alpine-server/internal/jsoncodec/jsontest"
 	"alpine-server/internal/logmux"
 )
 
@@ -440,4 +441,10 @@ func TestNewService(t *testing.T) {
 	if srv.cfg.Source != "mylog" {
 		t.Errorf("source = %q, want the service name", srv.cfg.Source)
 	}
+}
+
+// TestStatsAppendJSON: the counters in `sv --json status` are what
+// encoding/json writes from their tags.
+func TestStatsAppendJSON(t *testing.T) {
+	jsontest.Same(t, Stats{})
 }

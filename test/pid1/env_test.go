@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,7 +40,8 @@ func TestEnvironmentFileAndSecrets(t *testing.T) {
 	writeFile(t, secret, "s3cr3t value\n", false)
 	b := boot(t, spec{
 		env: []string{
-			"NASTY=" + nasty, "SIMPLE=plain value", "SECRET_FILE=" + secret,
+			"NASTY=" + nasty, "SIMPLE=plain value", "SECRET_FILE=" + secret, "SVINIT_SECRETS_DIRS=" + filepath.Dir(secret),
+			"SVINIT_PROFILE_FILE=/etc/profile.d/container_environment.sh", // the box's bind mount: b.dir/profile.d
 			"HOME=/root", "HOSTNAME=boxhost", "USER=root", "LOGNAME=root", "SHELL=/bin/bash", "SHLVL=3",
 		},
 		services: map[string]map[string]string{
@@ -95,7 +97,7 @@ for i in $(seq 500); do [ -e "$T/svc-secret" ] && exit 0; sleep 0.02; done; exit
 
 func TestEnvironmentModeOptIn(t *testing.T) {
 	t.Parallel()
-	b := boot(t, spec{env: []string{"SVINIT_ENV_MODE=0444"}, main: []string{"true"}})
+	b := boot(t, spec{env: []string{"SVINIT_ENV_MODE=0444", "SVINIT_PROFILE_FILE=/etc/profile.d/container_environment.sh"}, main: []string{"true"}})
 	if got := b.wait(20 * time.Second); got != 0 {
 		t.Fatalf("exit %d", got)
 	}
@@ -103,5 +105,48 @@ func TestEnvironmentModeOptIn(t *testing.T) {
 		if m := fileMode(t, filepath.Join(b.dir, f)); m != 0o444 {
 			t.Errorf("%s mode %v with SVINIT_ENV_MODE=0444", f, m)
 		}
+	}
+}
+
+// SPEC §7: with SVINIT_ENV_FILE set and SVINIT_PROFILE_FILE not, svinit as
+// PID 1 writes no profile script: not the machine's /etc/profile.d (here
+// bind-mounted to the box's folder, which must stay empty), not anywhere.
+func TestNoProfileFileWithEnvFile(t *testing.T) {
+	t.Parallel()
+	b := boot(t, spec{env: []string{"VISIBLE=yes"}, main: []string{"true"}})
+	if got := b.wait(20 * time.Second); got != 0 {
+		t.Fatalf("exit %d", got)
+	}
+	if data, err := os.ReadFile(filepath.Join(b.dir, "environment")); err != nil || !strings.Contains(string(data), `VISIBLE="yes"`) {
+		t.Fatalf("env file: %v %q", err, data)
+	}
+	entries, err := os.ReadDir(filepath.Join(b.dir, "profile.d"))
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("profile.d holds %s: a profile script was written", e.Name())
+	}
+}
+
+// SPEC §7: NAME_FILE outside the secrets folders is an ordinary variable:
+// a service sees SSL_CERT_FILE and no SSL_CERT.
+func TestOnlySecretsDirsExpanded(t *testing.T) {
+	t.Parallel()
+	secrets := t.TempDir()
+	writeFile(t, filepath.Join(secrets, "pw"), "hunter2\n", false)
+	bundle := filepath.Join(t.TempDir(), "ca.crt")
+	writeFile(t, bundle, "-----BEGIN CERTIFICATE-----\n", false)
+	b := boot(t, spec{
+		env: []string{"SVINIT_SECRETS_DIRS=/nonexistent:" + secrets, "PW_FILE=" + secrets + "/pw", "SSL_CERT_FILE=" + bundle},
+		main: []string{"sh", "-c", `test "$PW" = hunter2 || exit 3
+test -z "${SSL_CERT+set}" || exit 4
+test "$SSL_CERT_FILE" = "` + bundle + `" || exit 5`},
+	})
+	if got := b.wait(20 * time.Second); got != 0 {
+		t.Errorf("main command: exit %d (3: PW not expanded, 4: SSL_CERT expanded, 5: SSL_CERT_FILE changed)", got)
+	}
+	if line := b.out.find(regexp.MustCompile(`SSL_CERT|nonexistent`)); line != "" {
+		t.Errorf("svinit said something about a non-secret or a missing secrets folder: %q", line)
 	}
 }

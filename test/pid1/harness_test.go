@@ -88,6 +88,8 @@ type spec struct {
 	main     []string
 	stdout   io.Writer // default: collected in box.out
 	stderr   io.Writer // default: collected in box.out
+	hostProc bool      // no /proc of its own: the box sees its parent's (unshare --pid without --mount-proc)
+	prelude  string    // shell commands run in the box just before svinit (a mount, a ulimit)
 }
 
 func boot(t *testing.T, s spec) *box {
@@ -106,10 +108,16 @@ func boot(t *testing.T, s spec) *box {
 	for f, c := range s.shutdown {
 		writeFile(t, filepath.Join(dir, "shutdown.d", f), c, true)
 	}
-	// svinit as PID 1 writes /etc/profile.d/container_environment.sh (SPEC
-	// §7): a bind mount in the box's own mount namespace sends it to the
-	// test's folder instead of the host's /etc. exec keeps svinit PID 1.
-	args := []string{"--pid", "--fork", "--mount-proc", "sh", "-c", isolateProfile, "sh", binary}
+	// SVINIT_ENV_FILE is set below, so svinit writes no profile script
+	// (SPEC §7, TestNoProfileFileWithEnvFile); tests that set
+	// SVINIT_PROFILE_FILE=/etc/profile.d/... still land in the test's
+	// folder through this bind mount in the box's own mount namespace,
+	// which also guards the host's /etc. exec keeps svinit PID 1.
+	procFlag := "--mount-proc"
+	if s.hostProc {
+		procFlag = "--mount" // still a private mount namespace for the profile's bind mount
+	}
+	args := []string{"--pid", "--fork", procFlag, "sh", "-c", s.prelude + "\n" + isolateProfile, "sh", binary}
 	if len(s.main) > 0 {
 		args = append(append(args, "--"), s.main...)
 	}
@@ -377,4 +385,16 @@ func (b *box) hostPid(nsPid int) int {
 	}
 	b.t.Fatalf("no process with pid %d in the box", nsPid)
 	return 0
+}
+
+// all returns every line matching re.
+func (l *lines) all(re string) []string {
+	rx := regexp.MustCompile(re)
+	var out []string
+	for _, line := range strings.Split(l.String(), "\n") {
+		if rx.MatchString(line) {
+			out = append(out, line)
+		}
+	}
+	return out
 }

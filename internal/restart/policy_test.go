@@ -1,4 +1,4 @@
-package supervisor
+package restart
 
 import (
 	"testing"
@@ -6,46 +6,46 @@ import (
 )
 
 func TestBackoffDoublesCapsAndResets(t *testing.T) {
-	var p restartPolicy
+	var p Policy
 	now := time.Unix(1000, 0)
 	want := []time.Duration{100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600}
 	for i, w := range want {
 		now = now.Add(time.Minute) // spread out: never fatal
-		d, fatal := p.fail(now, time.Second)
+		d, fatal := p.Fail(now, time.Second)
 		if fatal || d != w*time.Millisecond {
 			t.Fatalf("failure %d: delay %v fatal %v, want %v", i+1, d, fatal, w*time.Millisecond)
 		}
 	}
 	now = now.Add(time.Minute)
-	if d, _ := p.fail(now, time.Second); d != maxBackoff {
-		t.Errorf("capped delay = %v, want %v", d, maxBackoff)
+	if d, _ := p.Fail(now, time.Second); d != MaxBackoff {
+		t.Errorf("capped delay = %v, want %v", d, MaxBackoff)
 	}
 	now = now.Add(time.Minute)
-	if d, _ := p.fail(now, stableAfter); d != firstBackoff {
-		t.Errorf("after %v up: delay %v, want %v", stableAfter, d, firstBackoff)
+	if d, _ := p.Fail(now, StableAfter); d != FirstBackoff {
+		t.Errorf("after %v up: delay %v, want %v", StableAfter, d, FirstBackoff)
 	}
 }
 
 func TestFatalAfterTenFailuresInSixtySeconds(t *testing.T) {
-	var p restartPolicy
+	var p Policy
 	now := time.Unix(1000, 0)
-	for i := 1; i < fatalCount; i++ {
-		if _, fatal := p.fail(now, 0); fatal {
+	for i := 1; i < FatalCount; i++ {
+		if _, fatal := p.Fail(now, 0); fatal {
 			t.Fatalf("fatal after %d failures", i)
 		}
 		now = now.Add(5 * time.Second)
 	}
-	if _, fatal := p.fail(now, 0); !fatal {
-		t.Fatalf("not fatal after %d failures in %v", fatalCount, 45*time.Second)
+	if _, fatal := p.Fail(now, 0); !fatal {
+		t.Fatalf("not fatal after %d failures in %v", FatalCount, 45*time.Second)
 	}
-	p.reset()
-	if p.count(now) != 0 {
+	p.Reset()
+	if p.Count(now) != 0 {
 		t.Errorf("reset kept failures")
 	}
 	// Ten failures spread over more than the window never go fatal.
-	for i := 0; i < 3*fatalCount; i++ {
+	for i := 0; i < 3*FatalCount; i++ {
 		now = now.Add(7 * time.Second)
-		if _, fatal := p.fail(now, 0); fatal {
+		if _, fatal := p.Fail(now, 0); fatal {
 			t.Fatalf("fatal with failures 7s apart, at %d", i)
 		}
 	}
