@@ -72,13 +72,10 @@ func ReleaseBinary() { remapAll(ownMappings(), false) }
 func remapAll(ms []mapping, split bool) int {
 	total := 0
 	for _, m := range ms {
-		if m.anon || !remap(m) {
+		if m.anon || !remap(m, split) {
 			continue // a copied-on-write page (a debugger's breakpoint) stays
 		}
 		total += int(m.end - m.start)
-		if split {
-			splitMapping(m)
-		}
 	}
 	dropUnmapped()
 	return total
@@ -94,6 +91,11 @@ func remapAll(ms []mapping, split bool) int {
 // GC's 4 MiB minimum goal. ms hold no copied-on-write pages (checked at
 // the trim): nothing writes to a static Go binary's read-only mappings.
 func keepTrimmed(ctx context.Context, ms []mapping) {
+	statm, err := os.Open("/proc/self/statm")
+	if err != nil {
+		return
+	}
+	defer statm.Close()
 	t := time.NewTicker(keepInterval)
 	defer t.Stop()
 	longest := 0
@@ -101,24 +103,72 @@ func keepTrimmed(ctx context.Context, ms []mapping) {
 		longest = max(longest, int((m.end-m.start)/uintptr(os.Getpagesize())))
 	}
 	vec := make([]byte, longest)
-	base := cachedPages(ms, vec)
-	last := time.Now()
+	buf := make([]byte, 128)
+	k := keeper{settled: -1, last: time.Now()}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if cachedPages(ms, vec) <= base+keepSlack {
-			continue
+		mapped := filePages(statm, buf)
+		if mapped < 0 {
+			return
 		}
-		if time.Since(last) < retrimInterval {
-			dropUnmapped()
-			continue
+		if cachedPages(ms, vec) > mapped+keepSlack {
+			dropUnmapped() // what an sv left (pages it still maps stay)
 		}
-		remapAll(ms, true)
-		last = time.Now()
+		if k.wantsRemap(mapped, time.Now()) {
+			remapAll(ms, true)
+		}
 	}
+}
+
+// filePages reads PID 1's resident file-backed pages (the third field of
+// /proc/self/statm): for a static binary, its own pages of the binary.
+// It returns -1 when statm cannot be read. buf avoids an allocation.
+func filePages(statm *os.File, buf []byte) int {
+	n, err := statm.ReadAt(buf, 0)
+	if n == 0 && err != nil {
+		return -1
+	}
+	field, v := 0, 0
+	for _, c := range buf[:n] {
+		switch {
+		case c == ' ':
+			if field == 2 {
+				return v
+			}
+			field, v = field+1, 0
+		case c >= '0' && c <= '9':
+			v = v*10 + int(c-'0')
+		}
+	}
+	return -1
+}
+
+// keeper decides when PID 1 remaps itself: settled is the pages of the
+// binary PID 1 mapped one tick after the last remap (its idle working set;
+// -1 until measured), last is when that remap was.
+type keeper struct {
+	settled int
+	last    time.Time
+}
+
+// wantsRemap learns the idle set on the first tick after a remap, then
+// says whether PID 1 maps more than keepSlack pages over it (it answered
+// an sv) and the last remap is at least retrimInterval old. A remap costs
+// the re-reads of the idle set, hence the slack and the rate limit.
+func (k *keeper) wantsRemap(mapped int, now time.Time) bool {
+	if k.settled < 0 {
+		k.settled = mapped
+		return false
+	}
+	if mapped <= k.settled+keepSlack || now.Sub(k.last) < retrimInterval {
+		return false
+	}
+	k.settled, k.last = -1, now
+	return true
 }
 
 // cachedPages counts the pages of the mappings ms that are in the page
@@ -140,8 +190,12 @@ func cachedPages(ms []mapping, vec []byte) int {
 
 // remap maps m's part of the binary afresh over m, with m's protection.
 // The contents are the same bytes of the same file, so running code sees
-// no change; a thread that runs there meanwhile just faults.
-func remap(m mapping) bool {
+// no change; a thread that runs there meanwhile just faults. With split,
+// it maps one piece of splitPages pages at a time and marks each at once
+// (markPiece): a fresh mapping of the whole would let any fault in it
+// map 64 KiB of the still-cached pages around it (fault-around) before the
+// split, and PID 1 would keep them.
+func remap(m mapping, split bool) bool {
 	f, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return false
@@ -151,10 +205,23 @@ func remap(m mapping) bool {
 	if m.exec {
 		prot |= unix.PROT_EXEC
 	}
-	// Raw: the address is one Go never allocated, not a Go pointer.
-	_, _, errno := unix.Syscall6(unix.SYS_MMAP, m.start, m.end-m.start, uintptr(prot),
-		unix.MAP_PRIVATE|unix.MAP_FIXED, f.Fd(), uintptr(m.offset))
-	return errno == 0
+	step := m.end - m.start
+	if split {
+		step = uintptr(splitPages * os.Getpagesize())
+	}
+	for a, k := m.start, 0; a < m.end; a, k = a+step, k+1 {
+		n := min(step, m.end-a)
+		// Raw: the address is one Go never allocated, not a Go pointer.
+		_, _, errno := unix.Syscall6(unix.SYS_MMAP, a, n, uintptr(prot),
+			unix.MAP_PRIVATE|unix.MAP_FIXED, f.Fd(), uintptr(m.offset)+(a-m.start))
+		if errno != 0 {
+			return false
+		}
+		if split {
+			markPiece(a, n, k%2 == 1)
+		}
+	}
+	return true
 }
 
 // mapping is one read-only mapping of our own binary.
@@ -207,20 +274,19 @@ func ownMappings() []mapping {
 	return out
 }
 
-// splitMapping makes a later fault bring in one page, not a window. It
-// marks the whole mapping MADV_RANDOM: a fault on a data mapping otherwise
-// reads around ra_pages (read_ahead_kb, 8 MiB here), i.e. the whole binary.
-// And it cuts the mapping into mappings of splitPages pages, marking every
-// other one MADV_DONTDUMP (which only leaves them out of core dumps) so
-// that neighbours differ and do not merge: since Linux 6.16 a fault on
-// executable memory ignores MADV_RANDOM and reads ahead to the end of its
-// mapping, and fault-around maps up to 64 KiB of cached pages around any
-// fault (pages a short-lived `sv` just read); both stop at a mapping's end.
-func splitMapping(m mapping) {
-	_, _, _ = unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_RANDOM)
-	step := uintptr(splitPages * os.Getpagesize())
-	for a := m.start; a < m.end; a += 2 * step {
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, a, min(step, m.end-a), unix.MADV_DONTDUMP)
+// markPiece makes a later fault in a piece bring in one page, not a
+// window. MADV_RANDOM: a fault on a data mapping otherwise reads around
+// ra_pages (read_ahead_kb, 8 MiB here), i.e. the whole binary. And every
+// other piece MADV_DONTDUMP (which only leaves it out of core dumps), so
+// that neighbours differ and stay separate mappings: since Linux 6.16 a
+// fault on executable memory ignores MADV_RANDOM and reads ahead to the
+// end of its mapping, and fault-around maps up to 64 KiB of cached pages
+// around any fault (pages a short-lived `sv` just read); both stop at a
+// mapping's end.
+func markPiece(a, n uintptr, odd bool) {
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, a, n, unix.MADV_RANDOM)
+	if odd {
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, a, n, unix.MADV_DONTDUMP)
 	}
 }
 
