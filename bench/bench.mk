@@ -2,7 +2,7 @@
 # svinit side by side on the same offline base, in one run (issue 5).
 # Writes bench/RESULTS.md, bench/results.json and bench/results.svg.
 #
-#   make bench                                  the full run (about 17 minutes)
+#   make bench                                  the full run (about 19 minutes on a busy 2-core VM)
 #   make bench BENCH_FLAGS='-runs 1 -metrics idle,size'   a quick look
 #
 # Flags of bench/cmd/bench: -runs, -steady-runs, -stacks, -metrics (idle, services, steady, stubborn, crash,

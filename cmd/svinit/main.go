@@ -33,7 +33,7 @@ svinit is configured by SVINIT_* variables (README, "Configuration").
 func run(name string, args []string, stdout, stderr io.Writer) int {
 	switch name {
 	case "sv":
-		return control.SvMain(args, stdout, stderr)
+		return sv(args, stdout, stderr)
 	case "su-exec":
 		return privdrop.SuExec(args, stderr)
 	}
@@ -56,7 +56,7 @@ func svinit(args []string, stdout, stderr io.Writer) int {
 	case a == "check":
 		return check(args[1:], stdout, stderr)
 	case a == "sv":
-		return control.SvMain(args[1:], stdout, stderr)
+		return sv(args[1:], stdout, stderr)
 	case a == "su-exec":
 		return privdrop.SuExec(args[1:], stderr)
 	case strings.HasPrefix(a, "-"):
@@ -66,6 +66,15 @@ func svinit(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "svinit: unknown command %q; to run a main command use: svinit -- %s\n", a, strings.Join(args, " "))
 		return 2
 	}
+}
+
+// sv runs the control client, then lets go of the page cache of the binary
+// it read: the image's HEALTHCHECK execs one every interval, and each exec
+// caches the whole binary, charged to the container (boot.ReleaseBinary).
+func sv(args []string, stdout, stderr io.Writer) int {
+	code := control.SvMain(args, stdout, stderr)
+	boot.ReleaseBinary()
+	return code
 }
 
 func check(args []string, stdout, stderr io.Writer) int {

@@ -19,10 +19,12 @@ import (
 const splitPages = 1
 
 // Every keepInterval, the keeper drops the binary's page cache again once
-// more than keepSlack pages came back that svinit does not map.
+// more than keepSlack pages came back, and maps the binary afresh (so that
+// PID 1 keeps only what it touches next) at most every retrimInterval.
 const (
-	keepInterval = time.Second
-	keepSlack    = 32
+	keepInterval   = time.Second
+	keepSlack      = 64
+	retrimInterval = 10 * time.Second
 )
 
 // trimBinaryPages leaves in memory only the pages of svinit's own binary
@@ -45,52 +47,136 @@ func trimBinaryPages(ctx context.Context) int {
 	// pages back now rather than at the next forced GC two minutes on;
 	// before the remap, since a GC touches code and type data of its own.
 	debug.FreeOSMemory()
-	total := 0
-	ms := ownMappings()
-	for _, m := range ms {
-		if m.anon || !remap(m) {
-			continue // a copied-on-write page (a debugger's breakpoint) stays
+	var ms []mapping
+	for _, m := range ownMappings() {
+		if !m.anon { // a copied-on-write page (a debugger's breakpoint) stays
+			ms = append(ms, m)
 		}
-		total += int(m.end - m.start)
-		splitMapping(m)
 	}
-	dropUnmapped()
+	total := remapAll(ms, true)
 	if total > 0 {
 		go keepTrimmed(ctx, ms)
 	}
 	return total
 }
 
-// keepTrimmed drops the binary's cached pages that nothing maps whenever
-// more than keepSlack of them came back. Each `sv` the image's HEALTHCHECK
-// execs reads the whole binary (exec's readahead) and leaves it cached,
-// charged to the container, after it exits. mincore on our own mappings
-// says which pages of the file are cached, mapped or not.
+// ReleaseBinary maps this process's read-only mappings of its binary
+// afresh and drops the binary's page cache that nothing maps. A
+// short-lived `sv` calls it before exiting: exec's readahead cached the
+// whole binary, charged to the container, and the pages it mapped would
+// otherwise stay until PID 1's keeper drops them. Pages PID 1 maps stay.
+func ReleaseBinary() { remapAll(ownMappings(), false) }
+
+// remapAll maps each of ms afresh (cut into one-page mappings when split),
+// then drops the unmapped page cache, and returns the bytes remapped.
+func remapAll(ms []mapping, split bool) int {
+	total := 0
+	for _, m := range ms {
+		if m.anon || !remap(m, split) {
+			continue // a copied-on-write page (a debugger's breakpoint) stays
+		}
+		total += int(m.end - m.start)
+	}
+	dropUnmapped()
+	return total
+}
+
+// keepTrimmed keeps the binary's page cache near what it was after the
+// trim. Each `sv` the image's HEALTHCHECK execs reads the whole binary
+// (exec's readahead), and PID 1 maps more of it while it answers. mincore
+// on our own mappings says which pages of the file are cached, mapped or
+// not. ms were listed before the split (which made many mappings of each).
+//
+// It allocates nothing per tick: garbage would grow PID 1's heap to the
+// GC's 4 MiB minimum goal. ms hold no copied-on-write pages (checked at
+// the trim): nothing writes to a static Go binary's read-only mappings.
 func keepTrimmed(ctx context.Context, ms []mapping) {
+	statm, err := os.Open("/proc/self/statm")
+	if err != nil {
+		return
+	}
+	defer statm.Close()
 	t := time.NewTicker(keepInterval)
 	defer t.Stop()
-	base := cachedPages(ms)
+	longest := 0
+	for _, m := range ms {
+		longest = max(longest, int((m.end-m.start)/uintptr(os.Getpagesize())))
+	}
+	vec := make([]byte, longest)
+	buf := make([]byte, 128)
+	k := keeper{settled: -1, last: time.Now()}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if n := cachedPages(ms); n > base+keepSlack {
-			dropUnmapped()
-			base = cachedPages(ms)
+		mapped := filePages(statm, buf)
+		if mapped < 0 {
+			return
+		}
+		if cachedPages(ms, vec) > mapped+keepSlack {
+			dropUnmapped() // what an sv left (pages it still maps stay)
+		}
+		if k.wantsRemap(mapped, time.Now()) {
+			remapAll(ms, true)
 		}
 	}
 }
 
+// filePages reads PID 1's resident file-backed pages (the third field of
+// /proc/self/statm): for a static binary, its own pages of the binary.
+// It returns -1 when statm cannot be read. buf avoids an allocation.
+func filePages(statm *os.File, buf []byte) int {
+	n, err := statm.ReadAt(buf, 0)
+	if n == 0 && err != nil {
+		return -1
+	}
+	field, v := 0, 0
+	for _, c := range buf[:n] {
+		switch {
+		case c == ' ':
+			if field == 2 {
+				return v
+			}
+			field, v = field+1, 0
+		case c >= '0' && c <= '9':
+			v = v*10 + int(c-'0')
+		}
+	}
+	return -1
+}
+
+// keeper decides when PID 1 remaps itself: settled is the pages of the
+// binary PID 1 mapped one tick after the last remap (its idle working set;
+// -1 until measured), last is when that remap was.
+type keeper struct {
+	settled int
+	last    time.Time
+}
+
+// wantsRemap learns the idle set on the first tick after a remap, then
+// says whether PID 1 maps more than keepSlack pages over it (it answered
+// an sv) and the last remap is at least retrimInterval old. A remap costs
+// the re-reads of the idle set, hence the slack and the rate limit.
+func (k *keeper) wantsRemap(mapped int, now time.Time) bool {
+	if k.settled < 0 {
+		k.settled = mapped
+		return false
+	}
+	if mapped <= k.settled+keepSlack || now.Sub(k.last) < retrimInterval {
+		return false
+	}
+	k.settled, k.last = -1, now
+	return true
+}
+
 // cachedPages counts the pages of the mappings ms that are in the page
-// cache (ms were listed before the split: it made many mappings of each).
-func cachedPages(ms []mapping) int {
+// cache, using vec (as long as the longest mapping, in pages) for mincore.
+func cachedPages(ms []mapping, vec []byte) int {
 	n := 0
-	var vec []byte
 	for _, m := range ms {
-		pages := int((m.end - m.start) / uintptr(os.Getpagesize()))
-		vec = append(vec[:0], make([]byte, pages)...)
+		vec := vec[:(m.end-m.start)/uintptr(os.Getpagesize())]
 		_, _, errno := unix.Syscall(unix.SYS_MINCORE, m.start, m.end-m.start, uintptr(unsafe.Pointer(&vec[0])))
 		if errno != 0 {
 			continue
@@ -104,8 +190,12 @@ func cachedPages(ms []mapping) int {
 
 // remap maps m's part of the binary afresh over m, with m's protection.
 // The contents are the same bytes of the same file, so running code sees
-// no change; a thread that runs there meanwhile just faults.
-func remap(m mapping) bool {
+// no change; a thread that runs there meanwhile just faults. With split,
+// it maps one piece of splitPages pages at a time and marks each at once
+// (markPiece): a fresh mapping of the whole would let any fault in it
+// map 64 KiB of the still-cached pages around it (fault-around) before the
+// split, and PID 1 would keep them.
+func remap(m mapping, split bool) bool {
 	f, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return false
@@ -115,10 +205,23 @@ func remap(m mapping) bool {
 	if m.exec {
 		prot |= unix.PROT_EXEC
 	}
-	// Raw: the address is one Go never allocated, not a Go pointer.
-	_, _, errno := unix.Syscall6(unix.SYS_MMAP, m.start, m.end-m.start, uintptr(prot),
-		unix.MAP_PRIVATE|unix.MAP_FIXED, f.Fd(), uintptr(m.offset))
-	return errno == 0
+	step := m.end - m.start
+	if split {
+		step = uintptr(splitPages * os.Getpagesize())
+	}
+	for a, k := m.start, 0; a < m.end; a, k = a+step, k+1 {
+		n := min(step, m.end-a)
+		// Raw: the address is one Go never allocated, not a Go pointer.
+		_, _, errno := unix.Syscall6(unix.SYS_MMAP, a, n, uintptr(prot),
+			unix.MAP_PRIVATE|unix.MAP_FIXED, f.Fd(), uintptr(m.offset)+(a-m.start))
+		if errno != 0 {
+			return false
+		}
+		if split {
+			markPiece(a, n, k%2 == 1)
+		}
+	}
+	return true
 }
 
 // mapping is one read-only mapping of our own binary.
@@ -171,20 +274,19 @@ func ownMappings() []mapping {
 	return out
 }
 
-// splitMapping makes a later fault bring in one page, not a window. It
-// marks the whole mapping MADV_RANDOM: a fault on a data mapping otherwise
-// reads around ra_pages (read_ahead_kb, 8 MiB here), i.e. the whole binary.
-// And it cuts the mapping into mappings of splitPages pages, marking every
-// other one MADV_DONTDUMP (which only leaves them out of core dumps) so
-// that neighbours differ and do not merge: since Linux 6.16 a fault on
-// executable memory ignores MADV_RANDOM and reads ahead to the end of its
-// mapping, and fault-around maps up to 64 KiB of cached pages around any
-// fault (pages a short-lived `sv` just read); both stop at a mapping's end.
-func splitMapping(m mapping) {
-	_, _, _ = unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_RANDOM)
-	step := uintptr(splitPages * os.Getpagesize())
-	for a := m.start; a < m.end; a += 2 * step {
-		_, _, _ = unix.Syscall(unix.SYS_MADVISE, a, min(step, m.end-a), unix.MADV_DONTDUMP)
+// markPiece makes a later fault in a piece bring in one page, not a
+// window. MADV_RANDOM: a fault on a data mapping otherwise reads around
+// ra_pages (read_ahead_kb, 8 MiB here), i.e. the whole binary. And every
+// other piece MADV_DONTDUMP (which only leaves it out of core dumps), so
+// that neighbours differ and stay separate mappings: since Linux 6.16 a
+// fault on executable memory ignores MADV_RANDOM and reads ahead to the
+// end of its mapping, and fault-around maps up to 64 KiB of cached pages
+// around any fault (pages a short-lived `sv` just read); both stop at a
+// mapping's end.
+func markPiece(a, n uintptr, odd bool) {
+	_, _, _ = unix.Syscall(unix.SYS_MADVISE, a, n, unix.MADV_RANDOM)
+	if odd {
+		_, _, _ = unix.Syscall(unix.SYS_MADVISE, a, n, unix.MADV_DONTDUMP)
 	}
 }
 

@@ -114,8 +114,19 @@ func (r *Reaper) Empty() <-chan struct{} {
 func (r *Reaper) Orphans() uint64 { return r.orphans.Load() }
 
 // reapAll collects every exited child. Signals coalesce, so one SIGCHLD may
-// stand for many exits: loop until wait4 has nothing more.
+// stand for many exits: loop until wait4 has nothing more. Orphans are
+// logged once per burst: nothing is formatted per exit.
 func (r *Reaper) reapAll() {
+	var orphans int
+	var last Exit
+	defer func() {
+		switch {
+		case orphans == 1:
+			r.log("reaped orphan pid %d (%s)", last.Pid, last)
+		case orphans > 1:
+			r.log("reaped %d orphans (the last: pid %d, %s)", orphans, last.Pid, last)
+		}
+	}()
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
@@ -131,15 +142,18 @@ func (r *Reaper) reapAll() {
 		case pid <= 0:
 			return
 		}
-		r.dispatch(pid, ws)
+		if e, orphan := r.dispatch(pid, ws); orphan {
+			orphans, last = orphans+1, e
+		}
 	}
 }
 
-func (r *Reaper) dispatch(pid int, ws unix.WaitStatus) {
+// dispatch hands the exit to its owner, or counts an orphan.
+func (r *Reaper) dispatch(pid int, ws unix.WaitStatus) (e Exit, orphan bool) {
 	if !ws.Exited() && !ws.Signaled() {
-		return // stopped/continued: only reported with WUNTRACED/WCONTINUED
+		return e, false // stopped/continued: only reported with WUNTRACED/WCONTINUED
 	}
-	e := Exit{Pid: pid, Code: ws.ExitStatus()}
+	e = Exit{Pid: pid, Code: ws.ExitStatus()}
 	if ws.Signaled() {
 		e.Signaled, e.Signal, e.Code = true, ws.Signal(), 128+int(ws.Signal())
 	}
@@ -149,11 +163,11 @@ func (r *Reaper) dispatch(pid int, ws unix.WaitStatus) {
 	r.mu.Unlock()
 	if !ok {
 		r.orphans.Add(1)
-		r.log("reaped orphan pid %d (%s)", pid, e)
-		return
+		return e, true
 	}
 	done <- e
 	close(done)
+	return e, false
 }
 
 func (r *Reaper) markEmpty() {

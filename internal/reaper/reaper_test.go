@@ -2,7 +2,10 @@ package reaper
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/signal"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -122,5 +125,26 @@ func TestDescendantsSeesGrandchildren(t *testing.T) {
 	}
 	if err := KillGroup(c.Pid, syscall.SIGKILL); err != nil {
 		t.Errorf("KillGroup of a gone group: %v, want nil (ESRCH is not an error)", err)
+	}
+}
+
+// TestOrphanBurstLoggedOnce: a burst of orphans is one debug line, not one
+// per exit (10,000 orphans at debug level were 10,000 formatted lines on
+// the reaper's per-exit path).
+func TestOrphanBurstLoggedOnce(t *testing.T) {
+	var lines []string
+	r := New(func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) })
+	defer signal.Stop(r.sigchld)
+	for range 100 {
+		if errno := zombie(); errno != 0 {
+			t.Fatal(errno)
+		}
+	}
+	r.reapAll()
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "reaped ") || !strings.Contains(lines[0], " orphans") {
+		t.Fatalf("log after a burst of 100 orphans: %d lines %q, want one \"reaped N orphans\"", len(lines), lines)
+	}
+	if got := r.Orphans(); got < 100 {
+		t.Errorf("Orphans() = %d, want ≥ 100", got)
 	}
 }

@@ -48,11 +48,11 @@ func (t *target) missBy(sv, seed float64, digits int, unit string) string {
 }
 
 func ratioAtMost(limit float64) *target {
-	return &target{Text: fmt.Sprintf("≤ %.1f × seed", limit), Limit: limit, Relative: true}
+	return &target{Text: fmt.Sprintf("≤ %.2g × seed", limit), Limit: limit, Relative: true}
 }
 
 func ratioAtLeast(limit float64) *target {
-	return &target{Text: fmt.Sprintf("≥ %.1f × seed", limit), Limit: limit, Relative: true, AtLeast: true}
+	return &target{Text: fmt.Sprintf("≥ %.2g × seed", limit), Limit: limit, Relative: true, AtLeast: true}
 }
 
 // fastestPeer is "no slower than the best of seed and s6".

@@ -44,6 +44,25 @@ func writeBehaviours(b *strings.Builder) {
 			"read, so a binary's size shows in `cache` (check with `fincore` on the files under `/proc/PID/root/` " +
 			"after a start). The seed and s6 stacks share libc between their small C programs; in svinit's image " +
 			"dropbear is the only libc user and pays for it alone (its Pss is higher).",
+		"**it is readahead, not large folios**: `/dev/vda` has `read_ahead_kb` = 8192, so the first faults after " +
+			"an exec read the whole 4 MB svinit binary; `/proc/kpageflags` shows its mapped pages are all order-0 " +
+			"(no compound pages) and `smaps` shows no PMD-mapped file pages. `MADV_RANDOM` stops read-around on a " +
+			"data mapping but, since Linux 6.16, not on executable memory, where a fault reads ahead to the end of " +
+			"its mapping; and `MADV_PAGEOUT` of our own mapped file pages reclaims nothing on this kernel (6.18: " +
+			"`mincore` before and after agree). So svinit's page-out maps its read-only mappings afresh over " +
+			"themselves (the old pages, unmapped, are dropped with `fadvise(DONTNEED)`), then cuts them into " +
+			"one-page mappings (every other one `MADV_DONTDUMP`, so they do not merge) marked `MADV_RANDOM`: a " +
+			"later fault, or fault-around, brings in one page.",
+		"**the HEALTHCHECK re-reads the binary**: each `sv check` is an exec of the 4 MB svinit binary, whose " +
+			"readahead caches all of it in the container's cgroup, and PID 1 maps ~0.75 MB more of itself " +
+			"while it answers (mapped pages by package, from `smaps` of the one-page mappings and `go tool nm`: " +
+			"encoding/json, reflect, slices, runtime, net, time first). svinit counters both: `sv` remaps its own " +
+			"pages and drops the unmapped cache before it exits, and PID 1 checks `mincore` every second, drops " +
+			"what came back and remaps itself at most every 10 s. svinit only ever drops pages of its own binary: " +
+			"busybox, libc and dropbear's pages are left alone.",
+		"**svinit's container also pays for busybox**: its startup script (`/etc/startup.d/10-ssh`), the ssh run " +
+			"script and `dropbearkey` run `/bin/sh` and other busybox applets at boot, so busybox (1.9 MiB) stays " +
+			"in the page cache (inactive) as in the seed, where busybox syslogd and crond keep it mapped.",
 	} {
 		fmt.Fprintf(b, "- %s\n", line)
 	}
