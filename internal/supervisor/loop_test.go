@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,7 +24,16 @@ type fakeSys struct {
 	ignore    map[syscall.Signal]bool // signals the processes survive
 	leftovers bool                    // a group outlives its leader until signalled
 	killErr   error                   // what killGroup answers (the signal is lost)
-	signals   []string                // "pgid SIG", in order
+	signals   []string                // "pgid SIG" or "pid N SIG", in order
+	env       map[int][]string        // what each launched process was given
+	strays    map[string][]*fakeStray // live processes outside their group, by run marker
+	scans     int                     // calls of marked
+}
+
+// fakeStray is a process of a run that left the run's group.
+type fakeStray struct {
+	proc  reaper.Proc
+	alive bool
 }
 
 type fakeProc struct {
@@ -33,13 +43,15 @@ type fakeProc struct {
 }
 
 func newFakeSys() *fakeSys {
-	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{}}
+	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{},
+		env: map[int][]string{}, strays: map[string][]*fakeStray{}}
 }
 
-func (f *fakeSys) launch(reaper.Spec) (*reaper.Child, error) {
+func (f *fakeSys) launch(s reaper.Spec) (*reaper.Child, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++
+	f.env[f.next] = s.Env
 	p := &fakeProc{done: make(chan reaper.Exit, 1), leader: true}
 	f.procs[f.next] = p
 	return &reaper.Child{Pid: f.next, Done: p.done}, nil
@@ -84,6 +96,58 @@ func (f *fakeSys) exit(pgid, code int) {
 	defer f.mu.Unlock()
 	f.procs[pgid].leftovers = f.leftovers
 	f.end(pgid, reaper.Exit{Pid: pgid, Code: code})
+}
+
+// addStray makes a process, pid, carrying the run marker of the process
+// launched as pgid, outside its group.
+func (f *fakeSys) addStray(pgid, pid int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	mark := ""
+	if env := f.env[pgid]; len(env) > 0 {
+		mark = env[len(env)-1]
+	}
+	f.strays[mark] = append(f.strays[mark], &fakeStray{proc: reaper.Proc{Pid: pid, Comm: "worker", Pgid: pid, Start: 7}, alive: true})
+}
+
+func (f *fakeSys) marked(mark string) []reaper.Proc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scans++
+	var out []reaper.Proc
+	for _, s := range f.strays[mark] {
+		if s.alive {
+			out = append(out, s.proc)
+		}
+	}
+	return out
+}
+
+func (f *fakeSys) procAlive(p reaper.Proc) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ss := range f.strays {
+		for _, s := range ss {
+			if s.proc == p {
+				return s.alive
+			}
+		}
+	}
+	return false
+}
+
+func (f *fakeSys) signalProc(p reaper.Proc, sig syscall.Signal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, fmt.Sprintf("pid %d %s", p.Pid, reaper.SignalName(sig)))
+	for _, ss := range f.strays {
+		for _, s := range ss {
+			if s.proc == p && sig != syscall.SIGCONT && (!f.ignore[sig] || sig == syscall.SIGKILL) {
+				s.alive = false
+			}
+		}
+	}
+	return nil
 }
 
 func (f *fakeSys) sent() string {
@@ -258,4 +322,52 @@ func TestKillErrorsAreLogged(t *testing.T) {
 	sys.killErr = nil
 	sys.mu.Unlock()
 	sys.exit(st.Pid, 0) // let the harness shut down
+}
+
+// The main process carries SVINIT_SERVICE and, last, its run's
+// SVINIT_RUN; a new run has a new one.
+func TestMainProcessCarriesTheRunMarker(t *testing.T) {
+	h, c, sys := newFakeHarness(t, map[string]string{"web": "command: [sleep, \"100\"]\nenvironment:\n  SVINIT_RUN: forged\n"})
+	first := h.waitState("web", Running, true)
+	sys.exit(first.Pid, 1)
+	h.waitState("web", Backoff, false)
+	c.Add(restart.FirstBackoff)
+	second := h.waitState("web", Running, true)
+	sys.mu.Lock()
+	a, b := sys.env[first.Pid], sys.env[second.Pid]
+	sys.mu.Unlock()
+	if !slices.Contains(a, "SVINIT_SERVICE=web") || !strings.HasPrefix(a[len(a)-1], "SVINIT_RUN=") {
+		t.Fatalf("environment of the first run: %q", a)
+	}
+	if a[len(a)-1] == b[len(b)-1] || slices.Contains(a, "SVINIT_RUN=forged") {
+		t.Errorf("runs marked %q and %q (want distinct, never the manifest's)", a[len(a)-1], b[len(b)-1])
+	}
+}
+
+// A crash whose run left a process outside the group: the stray gets the
+// stop_signal, then KILL at stop_timeout; the restart waits for it.
+func TestStraysAreStoppedBeforeTheRestart(t *testing.T) {
+	h, c, sys := newFakeHarness(t, map[string]string{"pg": "command: [sleep, \"100\"]\nstop_timeout: 3s\n"})
+	sys.ignore[syscall.SIGTERM] = true
+	st := h.waitState("pg", Running, true)
+	sys.addStray(st.Pid, 500)
+	sys.exit(st.Pid, 137)
+	h.waitState("pg", Cleanup, false)
+	h.waitLog("service pg exited 137; stopping 1 process that left its process group: pid 500 (worker)")
+	if got := sys.sent(); got != fmt.Sprintf("%d TERM,%d CONT,pid 500 TERM,pid 500 CONT", st.Pid, st.Pid) {
+		t.Errorf("signals %q", got)
+	}
+	h.advanceUntil(c, time.Second, "the stray killed and the restart", func() bool {
+		return h.sup.unit("pg").status().State == Backoff
+	})
+	if got := sys.sent(); !strings.HasSuffix(got, "pid 500 KILL") {
+		t.Errorf("signals %q, want the stray KILLed", got)
+	}
+	// One scan at the exit, one when KILL is sent: never one per poll.
+	sys.mu.Lock()
+	scans := sys.scans
+	sys.mu.Unlock()
+	if scans != 2 {
+		t.Errorf("%d scans of /proc, want 2", scans)
+	}
 }

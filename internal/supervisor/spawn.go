@@ -48,11 +48,15 @@ func (p procRunner) stop(sig syscall.Signal) {
 }
 
 // system is what units do to processes: launch them, signal their groups,
-// and look whether a group is empty. Tests replace it with a fake.
+// look whether a group is empty, and find a run's processes that left
+// its group. Tests replace it with a fake.
 type system interface {
 	launch(s reaper.Spec) (*reaper.Child, error)
 	killGroup(pgid int, sig syscall.Signal) error
 	groupAlive(pgid int) bool
+	marked(mark string) []reaper.Proc // live processes carrying mark; none when /proc is not ours
+	procAlive(p reaper.Proc) bool
+	signalProc(p reaper.Proc, sig syscall.Signal) error
 }
 
 type realSystem struct{ r *reaper.Reaper }
@@ -60,6 +64,21 @@ type realSystem struct{ r *reaper.Reaper }
 func (s realSystem) launch(spec reaper.Spec) (*reaper.Child, error) { return s.r.Launch(spec) }
 
 func (realSystem) killGroup(pgid int, sig syscall.Signal) error { return reaper.KillGroup(pgid, sig) }
+
+// marked scans /proc only when it is svinit's own: another pid
+// namespace's pids are not ours to signal. Then the group is all there is.
+func (realSystem) marked(mark string) []reaper.Proc {
+	if reaper.OwnProc() != nil {
+		return nil
+	}
+	return reaper.Marked(mark)
+}
+
+func (realSystem) procAlive(p reaper.Proc) bool { return reaper.Alive(p) }
+
+func (realSystem) signalProc(p reaper.Proc, sig syscall.Signal) error {
+	return reaper.SignalProc(p, sig)
+}
 
 // groupAlive: some process (a zombie not reaped yet included) is still in
 // the group. EPERM means one exists that we may not signal.
@@ -134,20 +153,38 @@ func serviceEnv(base []string, svc *manifest.Service, home string) map[string]st
 	return env
 }
 
-// environ is serviceEnv as a child's KEY=value list, sorted.
-func environ(base []string, svc *manifest.Service, home string) []string {
+// The variables svinit sets for a service's processes. SVINIT_RUN marks
+// the main process of one run, and so everything it forks, even what
+// leaves its process group: a daemon's setsid() children.
+const (
+	envService = "SVINIT_SERVICE" // the service's name: main process, finish, exec probes
+	envRun     = "SVINIT_RUN"     // the run's id, unique in this svinit: main process only
+)
+
+// environ is serviceEnv as a child's KEY=value list, sorted, then
+// SVINIT_SERVICE and, for a main process, SVINIT_RUN=run last: a daemon
+// that overwrites its argv area for its process title (PostgreSQL,
+// nginx) may spill over into the first entries of the environ area that
+// /proc/PID/environ shows, never into the last.
+func environ(base []string, svc *manifest.Service, home, run string) []string {
 	env := serviceEnv(base, svc, home)
-	out := make([]string, 0, len(env))
+	delete(env, envService)
+	delete(env, envRun)
+	out := make([]string, 0, len(env)+2)
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		out = append(out, k+"="+env[k])
+	}
+	out = append(out, envService+"="+svc.Name)
+	if run != "" {
+		out = append(out, envRun+"="+run)
 	}
 	return out
 }
 
 // spawn starts argv for the service u (its main process, finish or an
 // exec probe): in its folder or directory, as its user, in a new process
-// group, with stdio as fds 0, 1, 2.
-func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
+// group, with stdio as fds 0, 1, 2; run is the main process's run id.
+func (u *unit) spawn(argv []string, stdio [3]uintptr, run string) (*reaper.Child, error) {
 	svc := u.svc
 	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: stdio[:]}
 	if spec.Dir == "" {
@@ -161,7 +198,7 @@ func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
 		}
 		spec.Cred, home = cred.ForChild(), cred.Home
 	}
-	spec.Env = environ(u.sup.cfg.Environ(), svc, home)
+	spec.Env = environ(u.sup.cfg.Environ(), svc, home, run)
 	c, err := u.sup.sys.launch(spec)
 	if errors.Is(err, syscall.EPERM) && svc.User != "" {
 		return nil, fmt.Errorf("%w (svinit runs as uid %d and cannot switch to user %s)", err, os.Getuid(), svc.User)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"alpine-server/internal/builtin"
@@ -50,7 +51,8 @@ type Supervisor struct {
 
 	rootless bool // svinit is not root: permission errors skip a service
 	clock    clock.Clock
-	sys      system // processes; tests swap in a fake before Start
+	sys      system        // processes; tests swap in a fake before Start
+	runs     atomic.Uint64 // the last run id given (SVINIT_RUN)
 }
 
 // New returns an empty supervisor.
