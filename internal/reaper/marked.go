@@ -10,21 +10,44 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Marked lists svinit's live descendants whose environment holds the entry
-// mark exactly ("SVINIT_RUN=17"), whatever their process group: a
-// daemon's children that called setsid() still carry the environment
-// their parent was started with. Call it only when OwnProc says /proc is
-// svinit's own. It reads /proc/PID/stat of every process and
-// /proc/PID/environ of svinit's descendants; a process that vanishes
-// meanwhile, a zombie, or one whose environ cannot be read (EACCES when
-// svinit is not root) is left out.
-func Marked(mark string) []Proc { return scanMarked("/proc", os.Getpid(), mark) }
+// A run's mark is a soft RLIMIT_LOCKS of MarkBase+run. Linux has not
+// enforced RLIMIT_LOCKS since 2.4.25, so the value changes nothing for
+// the process; it is inherited across fork, exec, setsid(), a change of
+// user and a cleared environment, and nothing rewrites it the way
+// PostgreSQL and nginx overwrite their argv and environ areas for their
+// process titles. /proc/PID/limits shows it to anyone ("Max file locks").
+// MarkBase is far above any real limit on file locks.
+const MarkBase = 0x5356 << 32 // "SV"
 
-func scanMarked(root string, self int, mark string) []Proc {
-	want := []byte(mark)
+// markSelf sets svinit's own soft RLIMIT_LOCKS to run's mark for the fork
+// that follows, and returns what restores it. Call it with r.mu held: a
+// concurrent fork would inherit the mark. When the hard limit is below
+// the mark, nothing is marked (the group is all svinit can find then).
+func markSelf(run uint64) (restore func()) {
+	var old unix.Rlimit
+	if unix.Prlimit(0, unix.RLIMIT_LOCKS, nil, &old) != nil {
+		return func() {}
+	}
+	lim := unix.Rlimit{Cur: MarkBase + run, Max: old.Max}
+	if lim.Cur > old.Max || unix.Prlimit(0, unix.RLIMIT_LOCKS, &lim, nil) != nil {
+		return func() {}
+	}
+	return func() { _ = unix.Prlimit(0, unix.RLIMIT_LOCKS, &old, nil) }
+}
+
+// Marked lists svinit's live descendants that carry run's mark (a soft
+// RLIMIT_LOCKS of MarkBase+run), whatever their process group: a
+// daemon's children that called setsid() inherit it. Call it only when
+// OwnProc says /proc is svinit's own. It reads /proc/PID/stat of every
+// process and /proc/PID/limits of svinit's descendants; a process that
+// vanishes meanwhile, a zombie or one whose limits cannot be read is left
+// out.
+func Marked(run uint64) []Proc { return scanMarked("/proc", os.Getpid(), MarkBase+run) }
+
+func scanMarked(root string, self int, mark uint64) []Proc {
 	var out []Proc
 	for _, s := range below(scanStats(root), self) {
-		if s.state == 'Z' || !hasEntry(root, s.Pid, want) {
+		if s.state == 'Z' || locksLimit(root, s.Pid) != mark {
 			continue
 		}
 		// The pid may have been reused between the two reads: keep it only
@@ -36,20 +59,28 @@ func scanMarked(root string, self int, mark string) []Proc {
 	return out
 }
 
-// hasEntry: root/PID/environ has the NUL-terminated entry want.
-func hasEntry(root string, pid int, want []byte) bool {
-	b, err := os.ReadFile(root + "/" + strconv.Itoa(pid) + "/environ")
+var locksLine = []byte("\nMax file locks ")
+
+// locksLimit is the soft limit on the "Max file locks" line of
+// root/PID/limits; 0 when it is unlimited, unreadable or gone.
+func locksLimit(root string, pid int) uint64 {
+	b, err := os.ReadFile(root + "/" + strconv.Itoa(pid) + "/limits")
 	if err != nil {
-		return false
+		return 0
 	}
-	for len(b) > 0 {
-		entry, rest, _ := bytes.Cut(b, []byte{0})
-		if bytes.Equal(entry, want) {
-			return true
-		}
-		b = rest
+	i := bytes.Index(b, locksLine)
+	if i < 0 {
+		return 0
 	}
-	return false
+	f := bytes.Fields(b[i+len(locksLine):])
+	if len(f) == 0 {
+		return 0
+	}
+	n, err := strconv.ParseUint(string(f[0]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // Alive: p still runs — its pid has the same start time and is no zombie.

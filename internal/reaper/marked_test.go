@@ -1,6 +1,7 @@
 package reaper
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,10 +11,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// writeFakeProc writes /proc/PID/stat (and environ, unless env is nil) under root.
-func writeFakeProc(t *testing.T, root string, pid int, comm string, state byte, ppid, pgid int, start uint64, env []string) {
+// writeFakeProc writes /proc/PID/stat and, unless locks is "", limits
+// with locks as the soft limit of "Max file locks", under root.
+func writeFakeProc(t *testing.T, root string, pid int, comm string, state byte, ppid, pgid int, start uint64, locks string) {
 	t.Helper()
 	dir := filepath.Join(root, strconv.Itoa(pid))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -27,9 +31,12 @@ func writeFakeProc(t *testing.T, root string, pid int, comm string, state byte, 
 	if err := os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if env != nil {
-		b := []byte(strings.Join(env, "\x00") + "\x00")
-		if err := os.WriteFile(filepath.Join(dir, "environ"), b, 0o644); err != nil {
+	if locks != "" {
+		limits := "Limit                     Soft Limit           Hard Limit           Units     \n" +
+			"Max cpu time              unlimited            unlimited            seconds   \n" +
+			"Max file locks            " + locks + "            unlimited            locks     \n" +
+			"Max pending signals       62811                62811                signals   \n"
+		if err := os.WriteFile(filepath.Join(dir, "limits"), []byte(limits), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -45,25 +52,25 @@ func pidsOf(ps []Proc) []int {
 }
 
 // The attribution: a process is the run's when it is below svinit and its
-// environment holds the run's marker, exactly — whatever its group.
+// soft RLIMIT_LOCKS is the run's mark, exactly — whatever its group.
 func TestMarkedAttribution(t *testing.T) {
 	root := t.TempDir()
-	mark := "SVINIT_RUN=17"
-	env := func(extra ...string) []string { return append([]string{"PATH=/bin", "HOME=/"}, extra...) }
-	writeFakeProc(t, root, 1, "svinit", 'S', 0, 1, 10, env())
-	writeFakeProc(t, root, 2, "kthreadd", 'S', 0, 0, 1, []string{})
-	writeFakeProc(t, root, 3, "kworker/0:1", 'I', 2, 0, 2, []string{})
-	writeFakeProc(t, root, 20, "postgres", 'S', 1, 20, 100, env("SVINIT_SERVICE=pg", mark))  // the main process itself
-	writeFakeProc(t, root, 21, "postgres", 'S', 20, 21, 101, env("SVINIT_SERVICE=pg", mark)) // setsid: a group of its own
-	writeFakeProc(t, root, 22, "postgres", 'R', 1, 22, 102, env(mark, "SVINIT_SERVICE=pg"))  // orphaned to svinit, marker not last
-	writeFakeProc(t, root, 23, "a) (b", 'S', 22, 23, 103, env(mark))                         // comm with ") (" in it
-	writeFakeProc(t, root, 24, "postgres", 'Z', 1, 24, 104, env(mark))                       // a zombie holds nothing
-	writeFakeProc(t, root, 25, "sh", 'S', 1, 25, 105, env("SVINIT_RUN=170"))                 // another run: no prefix match
-	writeFakeProc(t, root, 26, "sh", 'S', 1, 26, 106, env("SVINIT_RUN=1"))                   // another run
-	writeFakeProc(t, root, 27, "bash", 'S', 0, 27, 107, env(mark))                           // docker exec: not below svinit
-	writeFakeProc(t, root, 28, "gone", 'S', 1, 28, 108, nil)                                 // environ unreadable or vanished
-	writeFakeProc(t, root, 29, "clean", 'S', 20, 29, 109, []string{})                        // cleared its environment: escapes
-	writeFakeProc(t, root, 30, "x", 'S', 1, 30, 110, env("XSVINIT_RUN=17", "SVINIT_RUN=17x"))
+	var mark uint64 = MarkBase + 17
+	m := strconv.FormatUint(mark, 10)
+	writeFakeProc(t, root, 1, "svinit", 'S', 0, 1, 10, "unlimited")
+	writeFakeProc(t, root, 2, "kthreadd", 'S', 0, 0, 1, "unlimited")
+	writeFakeProc(t, root, 3, "kworker/0:1", 'I', 2, 0, 2, "unlimited")
+	writeFakeProc(t, root, 20, "postgres", 'S', 1, 20, 100, m)  // the main process itself
+	writeFakeProc(t, root, 21, "postgres", 'S', 20, 21, 101, m) // setsid: a group of its own
+	writeFakeProc(t, root, 22, "postgres", 'R', 1, 22, 102, m)  // orphaned to svinit
+	writeFakeProc(t, root, 23, "a) (b", 'S', 22, 23, 103, m)    // comm with ") (" in it
+	writeFakeProc(t, root, 24, "postgres", 'Z', 1, 24, 104, m)  // a zombie holds nothing
+	writeFakeProc(t, root, 25, "sh", 'S', 1, 25, 105, m+"0")    // another run
+	writeFakeProc(t, root, 26, "sh", 'S', 1, 26, 106, strconv.FormatUint(MarkBase+1, 10))
+	writeFakeProc(t, root, 27, "bash", 'S', 0, 27, 107, m)                // docker exec: not below svinit
+	writeFakeProc(t, root, 28, "gone", 'S', 1, 28, 108, "")               // limits unreadable or vanished
+	writeFakeProc(t, root, 29, "own", 'S', 20, 29, 109, "1024")           // set its own RLIMIT_LOCKS: escapes
+	writeFakeProc(t, root, 30, "x", 'S', 1, 30, 110, "garbage")           // unparsable
 	if err := os.MkdirAll(filepath.Join(root, "31"), 0o755); err != nil { // vanished between readdir and stat
 		t.Fatal(err)
 	}
@@ -91,14 +98,17 @@ func TestMarkedAttribution(t *testing.T) {
 	}
 }
 
-// Real children: a process that called setsid() still carries the marker
-// its parent was started with; one started without it is not taken.
+// Real children: a process that called setsid() and cleared its
+// environment still carries the mark its parent was started with; one
+// started without it is not taken, and svinit itself keeps its limit.
 func TestMarkedFindsWhatLeftTheGroup(t *testing.T) {
 	r := startReaper(t)
-	mark := fmt.Sprintf("SVINIT_RUN=test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	run := uint64(time.Now().UnixNano() & 0xffffffff)
 	dir := t.TempDir()
-	spec := Spec{Argv: []string{"sh", "-c", "setsid sleep 60 & echo $! >\"$T/pid\"; exec sleep 60"},
-		Env: append(os.Environ(), "T="+dir, mark), Files: []uintptr{0, 1, 2}}
+	// The marked child clears its environment and leaves the group: still
+	// found.
+	spec := Spec{Argv: []string{"sh", "-c", "env -i setsid sleep 60 & echo $! >\"$T/pid\"; exec sleep 60"},
+		Env: append(os.Environ(), "T="+dir), Files: []uintptr{0, 1, 2}, Run: run}
 	c, err := r.Launch(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -115,15 +125,19 @@ func TestMarkedFindsWhatLeftTheGroup(t *testing.T) {
 		if b, err := os.ReadFile(pidFile); err == nil && len(b) > 1 {
 			stray, _ = strconv.Atoi(strings.TrimSpace(string(b)))
 		}
-		if stray > 0 && len(Marked(mark)) == 2 && pgidOf(stray) == stray {
+		if stray > 0 && len(Marked(run)) == 2 && pgidOf(stray) == stray {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("marked %v, want [%d %d] (stray's group %d)", Marked(mark), c.Pid, stray, pgidOf(stray))
+			t.Fatalf("marked %v, want [%d %d] (stray's group %d)", Marked(run), c.Pid, stray, pgidOf(stray))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	got := Marked(mark)
+	var own unix.Rlimit
+	if err := unix.Prlimit(0, unix.RLIMIT_LOCKS, nil, &own); err != nil || own.Cur == MarkBase+run {
+		t.Errorf("svinit's own RLIMIT_LOCKS after the launch: %+v %v", own, err)
+	}
+	got := Marked(run)
 	if want := []int{c.Pid, stray}; !slices.Equal(pidsOf(got), sorted(want)) {
 		t.Fatalf("marked %v, want %v", pidsOf(got), want)
 	}
@@ -172,5 +186,42 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// BenchmarkMarked is the cost of one scan (at a main process's exit, or
+// when KILL goes to its leftovers) with 200 processes below svinit, half
+// of them carrying the run's marker.
+func BenchmarkMarked(b *testing.B) {
+	r := New(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	go r.Run(ctx)
+	defer cancel()
+	var run uint64 = 99
+	var kids []*Child
+	for i := range 200 {
+		c, err := r.Launch(Spec{Argv: []string{"sleep", "600"}, Env: os.Environ(), Files: []uintptr{0, 1, 2}, Run: run * uint64(i%2)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		kids = append(kids, c)
+	}
+	defer func() {
+		for _, c := range kids {
+			_ = KillGroup(c.Pid, syscall.SIGKILL)
+			<-c.Done
+		}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); len(Marked(run)) != 100; {
+		if time.Now().After(deadline) { // until every child has exec'd
+			b.Fatalf("marked %d, want 100", len(Marked(run)))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if n := len(Marked(run)); n != 100 {
+			b.Fatalf("marked %d, want 100", n)
+		}
 	}
 }

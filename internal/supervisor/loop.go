@@ -107,17 +107,17 @@ func (u *unit) exitEvent(x reaper.Exit) event {
 // main process exits and when KILL goes to what is left: never per poll.
 func (u *unit) findStrays() {
 	u.strays = u.strays[:0]
-	if u.mark == "" {
+	if u.runID == 0 {
 		return
 	}
 	t := time.Now()
-	for _, p := range u.sup.sys.marked(u.mark) {
+	for _, p := range u.sup.sys.marked(u.runID) {
 		if p.Pgid != u.pgid {
 			u.strays = append(u.strays, p)
 		}
 	}
-	u.log.Debugf("service %s: scanned /proc for %s in %s: %d outside its group",
-		u.name, u.mark, time.Since(t).Round(time.Microsecond), len(u.strays))
+	u.log.Debugf("service %s: scanned /proc for run %d in %s: %d outside its group",
+		u.name, u.runID, time.Since(t).Round(time.Microsecond), len(u.strays))
 }
 
 // straysAlive drops the strays that are gone and reports whether any is
@@ -286,12 +286,12 @@ func (u *unit) start() error {
 	if len(argv) == 0 {
 		argv = []string{u.svc.Run}
 	}
-	run := strconv.FormatUint(u.sup.runs.Add(1), 10)
+	run := u.sup.runs.Add(1)
 	c, err := u.spawn(argv, u.stdio, run)
 	if err != nil {
 		return err
 	}
-	u.mark = envRun + "=" + run
+	u.runID = run
 	u.run = procRunner{u: u, pgid: c.Pid, exit: c.Done}
 	u.log.Debugf("service %s started (pid %d)", u.name, c.Pid)
 	return nil
@@ -331,7 +331,7 @@ func (u *unit) runFinish() {
 	if x.Signaled {
 		code, sig = "-1", strconv.Itoa(int(x.Signal))
 	}
-	c, err := u.spawn([]string{u.svc.Finish, code, sig}, u.stdio, "")
+	c, err := u.spawn([]string{u.svc.Finish, code, sig}, u.stdio, 0)
 	if err != nil {
 		u.pending = append(u.pending, event{kind: evFinishExit, err: err.Error()})
 		return

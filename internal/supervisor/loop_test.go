@@ -25,8 +25,8 @@ type fakeSys struct {
 	leftovers bool                    // a group outlives its leader until signalled
 	killErr   error                   // what killGroup answers (the signal is lost)
 	signals   []string                // "pgid SIG" or "pid N SIG", in order
-	env       map[int][]string        // what each launched process was given
-	strays    map[string][]*fakeStray // live processes outside their group, by run marker
+	specs     map[int]reaper.Spec     // what each launched process was given
+	strays    map[uint64][]*fakeStray // live processes outside their group, by run
 	scans     int                     // calls of marked
 }
 
@@ -44,14 +44,14 @@ type fakeProc struct {
 
 func newFakeSys() *fakeSys {
 	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{},
-		env: map[int][]string{}, strays: map[string][]*fakeStray{}}
+		specs: map[int]reaper.Spec{}, strays: map[uint64][]*fakeStray{}}
 }
 
 func (f *fakeSys) launch(s reaper.Spec) (*reaper.Child, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++
-	f.env[f.next] = s.Env
+	f.specs[f.next] = s
 	p := &fakeProc{done: make(chan reaper.Exit, 1), leader: true}
 	f.procs[f.next] = p
 	return &reaper.Child{Pid: f.next, Done: p.done}, nil
@@ -98,24 +98,21 @@ func (f *fakeSys) exit(pgid, code int) {
 	f.end(pgid, reaper.Exit{Pid: pgid, Code: code})
 }
 
-// addStray makes a process, pid, carrying the run marker of the process
+// addStray makes a process, pid, marked with the run of the process
 // launched as pgid, outside its group.
 func (f *fakeSys) addStray(pgid, pid int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	mark := ""
-	if env := f.env[pgid]; len(env) > 0 {
-		mark = env[len(env)-1]
-	}
-	f.strays[mark] = append(f.strays[mark], &fakeStray{proc: reaper.Proc{Pid: pid, Comm: "worker", Pgid: pid, Start: 7}, alive: true})
+	run := f.specs[pgid].Run
+	f.strays[run] = append(f.strays[run], &fakeStray{proc: reaper.Proc{Pid: pid, Comm: "worker", Pgid: pid, Start: 7}, alive: true})
 }
 
-func (f *fakeSys) marked(mark string) []reaper.Proc {
+func (f *fakeSys) marked(run uint64) []reaper.Proc {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.scans++
 	var out []reaper.Proc
-	for _, s := range f.strays[mark] {
+	for _, s := range f.strays[run] {
 		if s.alive {
 			out = append(out, s.proc)
 		}
@@ -324,23 +321,23 @@ func TestKillErrorsAreLogged(t *testing.T) {
 	sys.exit(st.Pid, 0) // let the harness shut down
 }
 
-// The main process carries SVINIT_SERVICE and, last, its run's
-// SVINIT_RUN; a new run has a new one.
-func TestMainProcessCarriesTheRunMarker(t *testing.T) {
-	h, c, sys := newFakeHarness(t, map[string]string{"web": "command: [sleep, \"100\"]\nenvironment:\n  SVINIT_RUN: forged\n"})
+// The main process is marked with its run, a new run with a new one, and
+// is told its service's name.
+func TestMainProcessIsMarkedWithItsRun(t *testing.T) {
+	h, c, sys := newFakeHarness(t, map[string]string{"web": "command: [sleep, \"100\"]\nenvironment:\n  SVINIT_SERVICE: forged\n"})
 	first := h.waitState("web", Running, true)
 	sys.exit(first.Pid, 1)
 	h.waitState("web", Backoff, false)
 	c.Add(restart.FirstBackoff)
 	second := h.waitState("web", Running, true)
 	sys.mu.Lock()
-	a, b := sys.env[first.Pid], sys.env[second.Pid]
+	a, b := sys.specs[first.Pid], sys.specs[second.Pid]
 	sys.mu.Unlock()
-	if !slices.Contains(a, "SVINIT_SERVICE=web") || !strings.HasPrefix(a[len(a)-1], "SVINIT_RUN=") {
-		t.Fatalf("environment of the first run: %q", a)
+	if a.Run == 0 || b.Run == 0 || a.Run == b.Run {
+		t.Errorf("runs marked %d and %d, want distinct and not 0", a.Run, b.Run)
 	}
-	if a[len(a)-1] == b[len(b)-1] || slices.Contains(a, "SVINIT_RUN=forged") {
-		t.Errorf("runs marked %q and %q (want distinct, never the manifest's)", a[len(a)-1], b[len(b)-1])
+	if !slices.Contains(a.Env, "SVINIT_SERVICE=web") || slices.Contains(a.Env, "SVINIT_SERVICE=forged") {
+		t.Errorf("environment of the first run: %q", a.Env)
 	}
 }
 

@@ -35,7 +35,7 @@ func (u *unit) watchReady(gen int) {
 		p = probe.File{Path: r.Addr}
 	case manifest.ReadyExec:
 		p = probe.Exec{Argv: r.Exec, Start: func(argv []string) (*reaper.Child, error) {
-			return u.spawn(argv, [3]uintptr{u.stdio[0], u.stdio[0], u.stdio[0]}, "")
+			return u.spawn(argv, [3]uintptr{u.stdio[0], u.stdio[0], u.stdio[0]}, 0)
 		}}
 	default:
 		// A kind this supervisor has no source for: no result comes, and

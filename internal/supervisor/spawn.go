@@ -54,7 +54,7 @@ type system interface {
 	launch(s reaper.Spec) (*reaper.Child, error)
 	killGroup(pgid int, sig syscall.Signal) error
 	groupAlive(pgid int) bool
-	marked(mark string) []reaper.Proc // live processes carrying mark; none when /proc is not ours
+	marked(run uint64) []reaper.Proc // live processes marked as run; none when /proc is not ours
 	procAlive(p reaper.Proc) bool
 	signalProc(p reaper.Proc, sig syscall.Signal) error
 }
@@ -67,11 +67,11 @@ func (realSystem) killGroup(pgid int, sig syscall.Signal) error { return reaper.
 
 // marked scans /proc only when it is svinit's own: another pid
 // namespace's pids are not ours to signal. Then the group is all there is.
-func (realSystem) marked(mark string) []reaper.Proc {
+func (realSystem) marked(run uint64) []reaper.Proc {
 	if reaper.OwnProc() != nil {
 		return nil
 	}
-	return reaper.Marked(mark)
+	return reaper.Marked(run)
 }
 
 func (realSystem) procAlive(p reaper.Proc) bool { return reaper.Alive(p) }
@@ -153,40 +153,31 @@ func serviceEnv(base []string, svc *manifest.Service, home string) map[string]st
 	return env
 }
 
-// The variables svinit sets for a service's processes. SVINIT_RUN marks
-// the main process of one run, and so everything it forks, even what
-// leaves its process group: a daemon's setsid() children.
-const (
-	envService = "SVINIT_SERVICE" // the service's name: main process, finish, exec probes
-	envRun     = "SVINIT_RUN"     // the run's id, unique in this svinit: main process only
-)
+// envService names the service in the environment of its main process,
+// finish script and exec probes. It is for them to read, never how svinit
+// finds a service's processes: PostgreSQL and nginx overwrite the
+// environ area /proc/PID/environ shows with their process titles.
+const envService = "SVINIT_SERVICE"
 
-// environ is serviceEnv as a child's KEY=value list, sorted, then
-// SVINIT_SERVICE and, for a main process, SVINIT_RUN=run last: a daemon
-// that overwrites its argv area for its process title (PostgreSQL,
-// nginx) may spill over into the first entries of the environ area that
-// /proc/PID/environ shows, never into the last.
-func environ(base []string, svc *manifest.Service, home, run string) []string {
+// environ is serviceEnv as a child's KEY=value list, sorted, with
+// SVINIT_SERVICE set.
+func environ(base []string, svc *manifest.Service, home string) []string {
 	env := serviceEnv(base, svc, home)
-	delete(env, envService)
-	delete(env, envRun)
-	out := make([]string, 0, len(env)+2)
+	env[envService] = svc.Name
+	out := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		out = append(out, k+"="+env[k])
-	}
-	out = append(out, envService+"="+svc.Name)
-	if run != "" {
-		out = append(out, envRun+"="+run)
 	}
 	return out
 }
 
 // spawn starts argv for the service u (its main process, finish or an
 // exec probe): in its folder or directory, as its user, in a new process
-// group, with stdio as fds 0, 1, 2; run is the main process's run id.
-func (u *unit) spawn(argv []string, stdio [3]uintptr, run string) (*reaper.Child, error) {
+// group, with stdio as fds 0, 1, 2; a main process is marked as run
+// (reaper.Spec.Run), the others get 0.
+func (u *unit) spawn(argv []string, stdio [3]uintptr, run uint64) (*reaper.Child, error) {
 	svc := u.svc
-	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: stdio[:]}
+	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: stdio[:], Run: run}
 	if spec.Dir == "" {
 		spec.Dir = svc.Dir
 	}
@@ -198,7 +189,7 @@ func (u *unit) spawn(argv []string, stdio [3]uintptr, run string) (*reaper.Child
 		}
 		spec.Cred, home = cred.ForChild(), cred.Home
 	}
-	spec.Env = environ(u.sup.cfg.Environ(), svc, home, run)
+	spec.Env = environ(u.sup.cfg.Environ(), svc, home)
 	c, err := u.sup.sys.launch(spec)
 	if errors.Is(err, syscall.EPERM) && svc.User != "" {
 		return nil, fmt.Errorf("%w (svinit runs as uid %d and cannot switch to user %s)", err, os.Getuid(), svc.User)

@@ -52,7 +52,7 @@ type Supervisor struct {
 	rootless bool // svinit is not root: permission errors skip a service
 	clock    clock.Clock
 	sys      system        // processes; tests swap in a fake before Start
-	runs     atomic.Uint64 // the last run id given (SVINIT_RUN)
+	runs     atomic.Uint64 // the last run id given (reaper.Spec.Run)
 }
 
 // New returns an empty supervisor.

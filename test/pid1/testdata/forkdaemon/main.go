@@ -2,7 +2,7 @@
 // master binds a TCP address, forks a worker that serves the socket, and
 // waits. The worker stays in the master's process group; with
 // master-setsid it calls setsid() first, as PostgreSQL's backends do, and
-// leaves the group. Killing the master (kill -9) leaves the worker holding
+// leaves the group, with an empty environment. Killing the master (kill -9) leaves the worker holding
 // the port; a new master then fails to bind, exit 1.
 package main
 
@@ -38,6 +38,7 @@ func main() {
 	w.ExtraFiles = []*os.File{f} // fd 3
 	if os.Args[1] == "master-setsid" {
 		w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		w.Env = []string{} // and clears its environment
 	}
 	w.Stdout, w.Stderr = os.Stdout, os.Stderr
 	if err := w.Start(); err != nil {
