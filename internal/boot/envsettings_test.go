@@ -116,8 +116,8 @@ func TestServicesDirNotAFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{
-		file: "services folder " + file + " is a regular file, not a folder: set SVINIT_SERVICES_DIR to a folder of service folders (on bases where /etc/services is the port list, /etc/svinit/services)",
-		fifo: "services folder " + fifo + " is a named pipe, not a folder: set SVINIT_SERVICES_DIR to a folder of service folders (on bases where /etc/services is the port list, /etc/svinit/services)",
+		file: "services folder " + file + ": not a folder (a regular file); point SVINIT_SERVICES_DIR (or svinit check --services) at the folder that holds one folder per service",
+		fifo: "services folder " + fifo + ": not a folder (a FIFO); point SVINIT_SERVICES_DIR (or svinit check --services) at the folder that holds one folder per service",
 	} {
 		_, _, err := LoadPlan(path, func(string) (string, bool) { return "", false }, privdrop.DB{})
 		if err == nil || err.Error() != want {
@@ -225,7 +225,7 @@ func TestServicesDirUnreadable(t *testing.T) {
 	if err != nil {
 		t.Skipf("cannot run the test binary as nobody (%v): %s", err, out)
 	}
-	want := "services folder " + dir + " is not readable by uid 65534: permission denied; make it readable (chmod a+rx), or set SVINIT_SERVICES_DIR"
+	want := "services folder " + dir + ": cannot read it as uid 65534: permission denied; make it readable (chmod a+rx) or point SVINIT_SERVICES_DIR (or svinit check --services) at another folder"
 	if string(out) != want {
 		t.Errorf("got  %q\nwant %q", out, want)
 	}

@@ -15,8 +15,6 @@ import (
 // loop, which decides them in every phase.
 func (s *svinit) Handle(ctx context.Context, req control.Request) control.Response {
 	switch req.Verb {
-	case "metrics":
-		return control.Response{Error: "metrics not available"}
 	case "status":
 		st, unknown := s.sup.Status(req.Names)
 		resp := control.Response{OK: len(unknown) == 0, Services: wireStatus(st, time.Now())}
@@ -84,6 +82,7 @@ func wireStatus(list []supervisor.Status, now time.Time) []control.ServiceStatus
 			Name: st.Name, State: wireStates[st.State], Pid: st.Pid, Builtin: st.Builtin, Oneshot: st.Oneshot,
 			Since: st.Since, Ready: st.Ready, WantUp: st.WantUp, NormallyUp: st.NormallyUp,
 			Restarts: st.Restarts, Failures: st.Failures, StatusText: st.Text, Detail: st.Detail,
+			Health: st.Health, Lines: jobLines(st.Value, now),
 		}
 		if st.State == supervisor.Backoff {
 			w.RestartIn = max(st.RetryAt.Sub(now), 0).Seconds()

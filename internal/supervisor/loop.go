@@ -53,6 +53,11 @@ func (u *unit) loop() {
 			u.handle(event{kind: evFinishExit, exit: x})
 		case r := <-u.readyC:
 			u.handle(event{kind: evReady, gen: r.gen, err: r.err, who: u.who()})
+		case n := <-u.notifyC:
+			u.handle(event{kind: evNotify, gen: n.gen, msg: n.msg, who: "pid " + strconv.Itoa(n.from)})
+			close(n.done)
+		case r := <-u.healthC:
+			u.handle(event{kind: evLiveness, gen: r.gen, err: r.err})
 		case <-u.timerC:
 			u.timerC = nil
 			u.handle(event{kind: evTimer, err: u.notReadyWhy()})
@@ -64,6 +69,7 @@ func (u *unit) loop() {
 		}
 	}
 	u.cancelProbe()
+	u.closeNotify()
 }
 
 // depsEvent is evDeps when it carries news: every dependency is ready, or
@@ -213,6 +219,8 @@ func (u *unit) perform(acts []action, now time.Time) error {
 			err = errNotRunning
 		case actRunFinish:
 			u.runFinish()
+		case actWatchHealth:
+			u.watchHealth(u.m.gen)
 		case actKillFinish:
 			if u.finish != nil {
 				u.killGroup(u.finish.Pid, syscall.SIGKILL)
@@ -241,6 +249,10 @@ func (u *unit) performTimer(a action, now time.Time) {
 		u.arm(now.Add(a.delay))
 	case actArmReady:
 		u.arm(now.Add(u.m.cfg.readyTimeout))
+	case actArmWatchdog:
+		u.arm(now.Add(u.m.watchdog))
+	case actExtend:
+		u.extend(now.Add(a.delay))
 	case actDisarm:
 		u.timerC = nil
 	case actEssential:
@@ -287,7 +299,7 @@ func (u *unit) start() error {
 		argv = []string{u.svc.Run}
 	}
 	run := u.sup.runs.Add(1)
-	c, err := u.spawn(argv, u.stdio, run)
+	c, err := u.spawnMain(argv, run)
 	if err != nil {
 		return err
 	}
@@ -331,7 +343,7 @@ func (u *unit) runFinish() {
 	if x.Signaled {
 		code, sig = "-1", strconv.Itoa(int(x.Signal))
 	}
-	c, err := u.spawn([]string{u.svc.Finish, code, sig}, u.stdio, 0)
+	c, err := u.spawn([]string{u.svc.Finish, code, sig}, u.stdio)
 	if err != nil {
 		u.pending = append(u.pending, event{kind: evFinishExit, err: err.Error()})
 		return

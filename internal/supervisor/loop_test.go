@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -25,7 +26,10 @@ type fakeSys struct {
 	leftovers bool                    // a group outlives its leader until signalled
 	killErr   error                   // what killGroup answers (the signal is lost)
 	signals   []string                // "pgid SIG" or "pid N SIG", in order
-	specs     map[int]reaper.Spec     // what each launched process was given
+	self      bool                    // processes get this test's own pid (the notify socket checks senders)
+	specs     []reaper.Spec           // what was launched
+	extra     []*os.File              // copies of the fds beyond 0-2 each launch got (ready: {fd: N})
+	byPid     map[int]reaper.Spec     // what each pid was launched with
 	strays    map[uint64][]*fakeStray // live processes outside their group, by run
 	scans     int                     // calls of marked
 }
@@ -44,16 +48,27 @@ type fakeProc struct {
 
 func newFakeSys() *fakeSys {
 	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{},
-		specs: map[int]reaper.Spec{}, strays: map[uint64][]*fakeStray{}}
+		byPid: map[int]reaper.Spec{}, strays: map[uint64][]*fakeStray{}}
 }
 
 func (f *fakeSys) launch(s reaper.Spec) (*reaper.Child, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++
-	f.specs[f.next] = s
+	if f.self {
+		f.next = os.Getpid()
+	}
+	f.byPid[f.next] = s
 	p := &fakeProc{done: make(chan reaper.Exit, 1), leader: true}
 	f.procs[f.next] = p
+	f.specs = append(f.specs, s)
+	for _, fd := range s.Files[min(3, len(s.Files)):] {
+		if fd != ^uintptr(0) {
+			if dup, err := syscall.Dup(int(fd)); err == nil {
+				f.extra = append(f.extra, os.NewFile(uintptr(dup), "extra"))
+			}
+		}
+	}
 	return &reaper.Child{Pid: f.next, Done: p.done}, nil
 }
 
@@ -103,7 +118,7 @@ func (f *fakeSys) exit(pgid, code int) {
 func (f *fakeSys) addStray(pgid, pid int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	run := f.specs[pgid].Run
+	run := f.byPid[pgid].Run
 	f.strays[run] = append(f.strays[run], &fakeStray{proc: reaper.Proc{Pid: pid, Comm: "worker", Pgid: pid, Start: 7}, alive: true})
 }
 
@@ -331,7 +346,7 @@ func TestMainProcessIsMarkedWithItsRun(t *testing.T) {
 	c.Add(restart.FirstBackoff)
 	second := h.waitState("web", Running, true)
 	sys.mu.Lock()
-	a, b := sys.specs[first.Pid], sys.specs[second.Pid]
+	a, b := sys.byPid[first.Pid], sys.byPid[second.Pid]
 	sys.mu.Unlock()
 	if a.Run == 0 || b.Run == 0 || a.Run == b.Run {
 		t.Errorf("runs marked %d and %d, want distinct and not 0", a.Run, b.Run)

@@ -173,11 +173,17 @@ func environ(base []string, svc *manifest.Service, home string) []string {
 
 // spawn starts argv for the service u (its main process, finish or an
 // exec probe): in its folder or directory, as its user, in a new process
-// group, with stdio as fds 0, 1, 2; a main process is marked as run
-// (reaper.Spec.Run), the others get 0.
-func (u *unit) spawn(argv []string, stdio [3]uintptr, run uint64) (*reaper.Child, error) {
+// group, with stdio as fds 0, 1, 2.
+func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
+	return u.spawnWith(argv, stdio[:], nil, 0)
+}
+
+// spawnWith is spawn with the child's fds 0, 1, 2 and beyond, extra
+// variables over its environment, and, for a main process, the run it is
+// marked with (reaper.Spec.Run; 0 for the others).
+func (u *unit) spawnWith(argv []string, files []uintptr, extra []string, run uint64) (*reaper.Child, error) {
 	svc := u.svc
-	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: stdio[:], Run: run}
+	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: files, Run: run}
 	if spec.Dir == "" {
 		spec.Dir = svc.Dir
 	}
@@ -189,7 +195,7 @@ func (u *unit) spawn(argv []string, stdio [3]uintptr, run uint64) (*reaper.Child
 		}
 		spec.Cred, home = cred.ForChild(), cred.Home
 	}
-	spec.Env = environ(u.sup.cfg.Environ(), svc, home)
+	spec.Env = append(withoutNotifyEnv(environ(u.sup.cfg.Environ(), svc, home)), extra...)
 	c, err := u.sup.sys.launch(spec)
 	if errors.Is(err, syscall.EPERM) && svc.User != "" {
 		return nil, fmt.Errorf("%w (svinit runs as uid %d and cannot switch to user %s)", err, os.Getuid(), svc.User)

@@ -10,14 +10,25 @@ import (
 	"time"
 )
 
+var debianBase buildResult
+
 // debianImage builds examples/debian: its base from Debian's packages
 // (examples/debian/build-rootfs, cached by an input hash) and svinit
-// copied in from the image under test.
+// copied in from the image under test. build-rootfs runs once per test
+// binary: the tests that use the image share its scratch folder.
 func debianImage(t *testing.T, s settings) string {
 	t.Helper()
-	start := time.Now()
-	out := mustCommand(t, 10*time.Minute, "", nil, repoPath(t, s, "examples/debian/build-rootfs"))
-	t.Logf("%s(%s)", out, time.Since(start).Round(time.Millisecond))
+	script := repoPath(t, s, "examples/debian/build-rootfs")
+	debianBase.once.Do(func() {
+		start := time.Now()
+		var out string
+		out, debianBase.err = command(10*time.Minute, "", nil, script)
+		debianBase.took = time.Since(start)
+		t.Logf("%s(%s)", out, debianBase.took.Round(time.Millisecond))
+	})
+	if debianBase.err != nil {
+		t.Fatal(debianBase.err)
+	}
 	tag := "alpine-server-example-debian:" + s.version
 	buildImage(t, tag, repoPath(t, s, "examples/debian"), "SVINIT_IMAGE="+s.image)
 	return tag

@@ -261,7 +261,7 @@ func TestSvinitCheckOnAnUnreadableServicesFolder(t *testing.T) {
 	}
 	env := []string{"PATH=/usr/bin:/bin", "SVINIT_STARTUP_DIR=" + filepath.Join(dir, "startup.d"), "SVINIT_SHUTDOWN_DIR=" + filepath.Join(dir, "shutdown.d")}
 	_, errOut, code := runBinary(t, env, &syscall.Credential{Uid: 65534, Gid: 65534}, "check", "--services", services)
-	want := "services folder " + services + ": cannot read it: permission denied; point SVINIT_SERVICES_DIR"
+	want := "services folder " + services + ": cannot read it as uid 65534: permission denied; make it readable (chmod a+rx) or point SVINIT_SERVICES_DIR"
 	if code != 1 || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 2 {
 		t.Errorf("svinit check as nobody: exit %d %q; want 1 and one line starting %q", code, errOut, want)
 	}
