@@ -137,14 +137,16 @@ func (u *unit) straysAlive() bool {
 // error other than "already gone" is logged.
 func (u *unit) signalStrays(sig syscall.Signal) {
 	for _, p := range u.strays {
-		for _, s := range []syscall.Signal{sig, syscall.SIGCONT} {
-			if s == syscall.SIGCONT && (sig == syscall.SIGKILL || sig == syscall.SIGCONT) {
-				continue
-			}
-			if err := u.sup.sys.signalProc(p, s); err != nil {
-				u.log.Warnf("service %s: kill pid %d with SIG%s: %v", u.name, p.Pid, reaper.SignalName(s), err)
-			}
+		u.signalStray(p, sig)
+		if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
+			u.signalStray(p, syscall.SIGCONT)
 		}
+	}
+}
+
+func (u *unit) signalStray(p reaper.Proc, sig syscall.Signal) {
+	if err := u.sup.sys.signalProc(p, sig); err != nil {
+		u.log.Warnf("service %s: kill pid %d with SIG%s: %v", u.name, p.Pid, reaper.SignalName(sig), err)
 	}
 }
 
