@@ -193,6 +193,19 @@ func (badValue) AppendJSON(w *Writer) {
 	w.Close()
 }
 
+func TestDecoderNamesWhatItFound(t *testing.T) {
+	for in, want := range map[string]string{
+		"\xff": "want a string, found byte 0xff (offset 0)", "x": "want a string, found 'x' (offset 0)",
+		"": "want a string, found the end (offset 0)", "{": "want a string, found an object (offset 0)",
+	} {
+		d := NewDecoder([]byte(in))
+		d.Str()
+		if err := d.End(); err == nil || err.Error() != want {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}
+
 func TestDecoderDepthAndPaths(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, MaxDepth+1) + "1" + strings.Repeat("}", MaxDepth+1)
 	d := NewDecoder([]byte(deep))

@@ -111,8 +111,10 @@ func (d *Decoder) want(what string) {
 			found = "a boolean"
 		case c == '-' || c >= '0' && c <= '9':
 			found = "a number"
-		default:
+		case c < utf8.RuneSelf:
 			found = strconv.QuoteRune(rune(c))
+		default:
+			found = "byte 0x" + strconv.FormatUint(uint64(c), 16)
 		}
 	}
 	d.Fail("want " + what + ", found " + found)
@@ -201,40 +203,51 @@ func (d *Decoder) pop() { d.path = d.path[:len(d.path)-1] }
 
 // ReadList reads a list, calling elem once per element with the decoder at
 // the element. The result is an empty non-nil list for `[]`, as
-// encoding/json gives.
+// encoding/json gives, and nil after an error.
 func ReadList[T any](d *Decoder, elem func(*T)) []T {
 	list := []T{}
-	if d.peek() != '[' {
-		d.want("a list")
+	d.list(func() {
+		var v T
+		elem(&v)
+		list = append(list, v)
+	})
+	if d.err != nil {
 		return nil
 	}
+	return list
+}
+
+// list reads a list, calling elem for each element (the part of ReadList
+// that is the same for every element type).
+func (d *Decoder) list(elem func()) {
+	if d.peek() != '[' {
+		d.want("a list")
+		return
+	}
 	if !d.enter() {
-		return nil
+		return
 	}
 	defer d.leave()
 	d.pos++
 	if d.peek() == ']' {
 		d.pos++
-		return list
+		return
 	}
 	for i := 0; d.err == nil; i++ {
 		d.path = append(d.path, "["+strconv.Itoa(i)+"]")
-		var v T
 		d.space()
-		elem(&v)
-		list = append(list, v)
+		elem()
 		d.pop()
 		switch d.peek() {
 		case ',':
 			d.pos++
 		case ']':
 			d.pos++
-			return list
+			return
 		default:
 			d.want("',' or ']'")
 		}
 	}
-	return nil
 }
 
 // ReadObjects reads a list of objects, calling field for each key of
@@ -357,7 +370,7 @@ func (d *Decoder) skip() {
 	case c == '{':
 		d.Object(func(string) bool { d.skip(); return true })
 	case c == '[':
-		ReadList(d, func(*struct{}) { d.skip() })
+		d.list(d.skip)
 	case c == '"':
 		d.scanString()
 	case c == '-' || c >= '0' && c <= '9':

@@ -185,18 +185,23 @@ func (w *Writer) Raw(k string, raw []byte, o Omit) {
 // AppendList writes the field k: a list whose elements each writes (one
 // value per element, usually an object), or null for a nil list.
 func AppendList[T any](w *Writer, k string, list []T, o Omit, each func(*T, *Writer)) {
-	if o == OmitEmpty && len(list) == 0 {
+	w.list(k, len(list), list == nil, o, func(i int) { each(&list[i], w) })
+}
+
+// list is AppendList without the element type.
+func (w *Writer) list(k string, n int, isNil bool, o Omit, each func(i int)) {
+	if o == OmitEmpty && n == 0 {
 		return
 	}
 	w.Key(k)
-	if list == nil {
+	if isNil {
 		w.B = append(w.B, "null"...)
 		w.more = true
 		return
 	}
 	w.OpenArray()
-	for i := range list {
-		each(&list[i], w)
+	for i := range n {
+		each(i)
 	}
 	w.CloseArray()
 }

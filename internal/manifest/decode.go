@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"alpine-server/internal/manifest/yaml"
 )
 
 // decoder turns YAML nodes into typed values, expanding variables and

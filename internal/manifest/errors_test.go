@@ -23,7 +23,7 @@ func TestParseErrors(t *testing.T) {
 		{name: "control character", manifest: "enabled: true\nuser: a\x01b\n", want: []string{":2: invalid YAML: control characters are not allowed"}},
 		{name: "invalid UTF-8", manifest: "\n\nuser: a\xffb\n", want: []string{":3: invalid YAML: invalid "}},
 		{name: "unknown anchor", manifest: "user: *nope\n", want: []string{": invalid YAML: unknown anchor 'nope' referenced"}},
-		{name: "flow mapping", manifest: "environment: {A: 1\n", want: []string{":2: invalid YAML: did not find expected ',' or '}'"}},
+		{name: "flow mapping", manifest: "environment: {A: 1\n", want: []string{":1: invalid YAML: did not find expected ',' or '}'"}},
 		{name: "block sequence", manifest: "- a\nb: 1\n", want: []string{":2: invalid YAML: did not find expected '-' indicator"}},
 		{name: "mapping values", manifest: "a: b: c\n", want: []string{":1: invalid YAML: mapping values are not allowed in this context"}},
 		{name: "tab indentation", manifest: "ready:\n\ttcp: x\n", want: []string{":2: invalid YAML: found character that cannot start any token"}},

@@ -1,21 +1,16 @@
 package manifest
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"io"
 	"maps"
 	"math"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
-	"unicode/utf8"
 
-	"go.yaml.in/yaml/v3"
+	"alpine-server/internal/manifest/yaml"
 	"golang.org/x/sys/unix"
 )
 
@@ -88,105 +83,22 @@ func newService(file string) *Service {
 
 // parseYAML returns the root node of the single document in data, or nil
 // for an empty file.
-func parseYAML(file string, data []byte) (root *yaml.Node, err error) {
-	// PID 1 must survive any manifest: a parser bug becomes an error.
-	defer func() {
-		if r := recover(); r != nil {
-			root, err = nil, &Error{File: file, Msg: fmt.Sprintf("YAML parser failed: %v", r)}
+func parseYAML(file string, data []byte) (*yaml.Node, error) {
+	docs, err := yaml.Parse(data)
+	if err != nil {
+		line, msg := 0, err.Error()
+		if e, ok := err.(*yaml.Error); ok {
+			line, msg = e.Line, e.Msg
 		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, nil
-		}
-		return nil, yamlError(file, data, err)
+		return nil, &Error{File: file, Line: line, Msg: "invalid YAML: " + msg}
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return nil, yamlError(file, data, err)
-		}
-		return nil, &Error{File: file, Line: extra.Line, Msg: `a manifest is one YAML document: remove the second "---"`}
+	if len(docs) > 1 {
+		return nil, &Error{File: file, Line: docs[1].Line, Msg: `a manifest is one YAML document: remove the second "---"`}
 	}
-	if len(doc.Content) == 0 {
+	if len(docs) == 0 || len(docs[0].Content) == 0 {
 		return nil, nil
 	}
-	return doc.Content[0], nil
-}
-
-// yamlError turns "yaml: line 3: did not find expected key" into an *Error
-// with its line, on one line.
-func yamlError(file string, data []byte, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	msg = strings.Join(strings.Fields(msg), " ")
-	line := 0
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if num, after, ok := strings.Cut(rest, ": "); ok {
-			if n, err := strconv.Atoi(num); err == nil {
-				line, msg = n, after
-			}
-		}
-	}
-	switch {
-	case isParserProblem(msg):
-		// yaml.v3 prints the 0-based line for parser (not scanner)
-		// errors, and no line at all for line 0: make it 1-based.
-		line++
-	case line == 0 && isReaderProblem(msg):
-		line = badByteLine(data) // the reader gives no position
-	case line == 0 && !strings.HasPrefix(msg, "unknown anchor"):
-		line = 1 // a scanner error on line 1 is printed without a line
-	}
-	return &Error{File: file, Line: line, Msg: "invalid YAML: " + msg}
-}
-
-// isReaderProblem reports the encoding errors of libyaml's reader.
-func isReaderProblem(msg string) bool {
-	for _, p := range []string{"control characters", "UTF-", "surrogate", "invalid Unicode character", "input error"} {
-		if strings.Contains(msg, p) && !strings.HasPrefix(msg, "found ") {
-			return true
-		}
-	}
-	return false
-}
-
-// badByteLine returns the line of the first byte YAML refuses: invalid
-// UTF-8 or a control character other than tab, LF and CR.
-func badByteLine(data []byte) int {
-	line := 1
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		bad := (r == utf8.RuneError && size == 1) || (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f
-		if bad {
-			return line
-		}
-		if r == '\n' {
-			line++
-		}
-		i += size
-	}
-	return 0
-}
-
-// isParserProblem reports the messages libyaml's parser (parserc.go)
-// raises, whose lines yaml.v3 does not shift to 1-based as it does for
-// the scanner's.
-func isParserProblem(msg string) bool {
-	for _, p := range []string{
-		"did not find expected ',' or ']'", "did not find expected ',' or '}'",
-		"did not find expected key", "did not find expected node content",
-		"did not find expected '-' indicator", "did not find expected <document start>",
-		"did not find expected <stream-start>", "found undefined tag handle",
-		"found duplicate %YAML directive", "found duplicate %TAG directive",
-		"found incompatible YAML document",
-	} {
-		if msg == p {
-			return true
-		}
-	}
-	return false
+	return docs[0].Content[0], nil
 }
 
 // service reads the top-level mapping into s.

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"alpine-server/internal/manifest/yaml"
 )
 
 // Defaults of health: (SPEC §4).

@@ -127,26 +127,27 @@ func (s *Socket) Serve(accept func(Sender) bool, handle func(Message, Sender), l
 	}
 }
 
-// one judges and hands on one received message.
+// one judges and hands on one received message. An ignored message is
+// logged before it is counted: whoever sees the count sees the line.
 func (s *Socket) one(b []byte, flags int, from Sender, cred bool, accept func(Sender) bool, handle func(Message, Sender), log func(string, ...any)) {
 	switch {
 	case !cred:
-		s.foreign.Add(1)
 		log("notify %s: ignored a message without sender credentials", s.path)
+		s.foreign.Add(1)
 		return
 	case !accept(from):
-		s.foreign.Add(1)
 		log("notify %s: ignored a message from pid %d (uid %d): not a process of the service", s.path, from.Pid, from.Uid)
+		s.foreign.Add(1)
 		return
 	case flags&unix.MSG_TRUNC != 0:
-		s.oversized.Add(1)
 		log("notify %s: ignored a message from pid %d: over %d bytes", s.path, from.Pid, MaxMessage)
+		s.oversized.Add(1)
 		return
 	}
 	m, err := Parse(b)
 	if err != nil {
-		s.malformed.Add(1)
 		log("notify %s: ignored a message from pid %d: %v", s.path, from.Pid, err)
+		s.malformed.Add(1)
 		return
 	}
 	s.accepted.Add(1)

@@ -63,7 +63,12 @@ func (u *unit) closeNotify() {
 // acceptNotify: the sender is a process of the current start (the notify
 // socket's goroutine asks, while the sender still waits for its barrier).
 func (u *unit) acceptNotify(from notify.Sender) bool {
+	// A daemon may announce itself before Launch has returned its pid to
+	// the loop: wait for the spawn in flight, as the reaper registers a
+	// child under the lock it forks with.
+	u.spawnMu.Lock()
 	t := u.target.Load()
+	u.spawnMu.Unlock()
 	u.accepted = t // for deliverNotify, on this same goroutine
 	return t != nil && notify.Member(from.Pid, t.pgid)
 }
@@ -107,6 +112,10 @@ func (u *unit) spawnMain(argv []string, run uint64) (*reaper.Child, error) {
 		files[r.FD] = f.W.Fd()
 		u.closeFD()
 		u.fd = f
+	}
+	if u.notify != nil {
+		u.spawnMu.Lock()
+		defer u.spawnMu.Unlock()
 	}
 	c, err := u.spawnWith(argv, files, env, run)
 	if u.fd != nil {

@@ -100,6 +100,7 @@ type unit struct {
 	notify     *notify.Socket               // ready: {notify: systemd}; nil otherwise
 	notifyC    chan notifyMsg               // its accepted messages, to the loop
 	target     atomic.Pointer[notifyTarget] // set by the loop at each start
+	spawnMu    sync.Mutex                   // held across a notify service's spawn and its target's update
 	accepted   *notifyTarget                // the notify goroutine's: the target a message was accepted for
 	fd         *notify.FD                   // ready: {fd: N}: the pipe of the current start
 	healthC    chan readyMsg                // health: results

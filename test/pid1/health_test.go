@@ -395,3 +395,27 @@ func TestReloadWithNotifyAndHealth(t *testing.T) {
 		t.Errorf("a failed reload changed the service: %+v", st)
 	}
 }
+
+// TestNotifyAtOnceAfterStart: a service that announces READY=1 the moment
+// it starts is ready. Its message may arrive before svinit has recorded
+// the new pid; that message was once taken for a stranger's and ignored,
+// leaving the service starting forever. Many services at once make the
+// window likely.
+func TestNotifyAtOnceAfterStart(t *testing.T) {
+	t.Parallel()
+	needSystemdNotify(t)
+	services := map[string]map[string]string{}
+	for i := range 16 {
+		services[fmt.Sprintf("n%02d", i)] = map[string]string{
+			"manifest.yml": manifest("ready: {notify: systemd, timeout: 60s}"),
+			"run":          "#!/bin/sh\nsystemd-notify --ready\nexec sleep 1000\n",
+		}
+	}
+	b := boot(t, spec{services: services})
+	for name := range services {
+		b.waitStatus(name, `^run: `+name+`: \(pid \d+\) \d+s, ready`, 30*time.Second)
+	}
+	if i := b.out.index(`not a process of the service`); i >= 0 {
+		t.Errorf("a service's own message was ignored")
+	}
+}
