@@ -25,6 +25,10 @@ type Spec struct {
 	// group when Files[0] is a terminal (docker run -it); without a
 	// controlling tty it falls back quietly to a background group.
 	Foreground bool
+	// Run, when not 0, marks the child and everything it forks as this run
+	// (a soft RLIMIT_LOCKS of MarkBase+Run), so Marked finds what leaves
+	// its process group.
+	Run uint64
 }
 
 // Launch starts s in a new process group of its own (its pid is the
@@ -47,12 +51,12 @@ func (r *Reaper) Launch(s Spec) (*Child, error) {
 	if s.Foreground && len(s.Files) > 0 && isTerminal(s.Files[0]) {
 		sys.Foreground, sys.Ctty = true, 0 // Ctty is the child's fd: Files[0]
 	}
-	c, err := r.Start(path, s.Argv, attr)
+	c, err := r.start(path, s.Argv, attr, s.Run)
 	if err != nil && sys.Foreground {
 		// fd 0 is a terminal but not our controlling one (tcsetpgrp
 		// fails): run in the background rather than not at all.
 		sys.Foreground, sys.Ctty = false, 0
-		c, err = r.Start(path, s.Argv, attr)
+		c, err = r.start(path, s.Argv, attr, s.Run)
 	}
 	if err != nil && s.Dir != "" && isPathErr(err) {
 		// The directory may have gone between the check and the fork;

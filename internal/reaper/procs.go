@@ -11,59 +11,90 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Proc is a live process seen in /proc.
+// Proc is a live process seen in /proc. Pid and Start together name one
+// process: a pid reused after it exited has another start time.
 type Proc struct {
-	Pid  int
-	Comm string
+	Pid   int
+	Comm  string
+	Pgid  int
+	Start uint64 // starttime, in clock ticks since boot (proc_pid_stat(5) field 22)
+}
+
+// stat is what svinit reads of /proc/PID/stat.
+type stat struct {
+	Proc
+	state byte // R, S, D, Z, ...
+	ppid  int
 }
 
 // Descendants lists every living process below pid (children, their
 // children...), from /proc. At shutdown svinit signals only these: as a
 // subreaper on a developer's machine, kill(-1) would hit the whole session.
 func Descendants(pid int) []Proc {
-	parent, comm := scanProc()
-	children := map[int][]int{}
-	for child, pp := range parent {
-		children[pp] = append(children[pp], child)
-	}
 	var out []Proc
+	for _, s := range below(scanStats("/proc"), pid) {
+		out = append(out, s.Proc)
+	}
+	return out
+}
+
+// below lists, from stats, the processes under pid, parents first.
+func below(stats map[int]stat, pid int) []stat {
+	children := map[int][]int{}
+	for child, s := range stats {
+		children[s.ppid] = append(children[s.ppid], child)
+	}
+	var out []stat
 	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
 		for _, child := range children[queue[0]] {
-			out = append(out, Proc{Pid: child, Comm: comm[child]})
+			out = append(out, stats[child])
 			queue = append(queue, child)
 		}
 	}
 	return out
 }
 
-// scanProc maps every pid to its parent and command name. Processes that
-// vanish while we read are skipped.
-func scanProc() (map[int]int, map[int]string) {
-	parent, comm := map[int]int{}, map[int]string{}
-	entries, _ := os.ReadDir("/proc")
+// scanStats reads every /proc/PID/stat under root. Processes that vanish
+// while we read are skipped.
+func scanStats(root string) map[int]stat {
+	stats := map[int]stat{}
+	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
+		if s, ok := readStat(root, pid); ok {
+			stats[pid] = s
 		}
-		// comm is in parentheses and may itself contain ") ": split at the last one.
-		s := string(b)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(fields[1])
-		parent[pid], comm[pid] = ppid, s[open+1:end]
 	}
-	return parent, comm
+	return stats
+}
+
+// readStat parses root/PID/stat; false when it is gone or unreadable.
+func readStat(root string, pid int) (stat, bool) {
+	b, err := os.ReadFile(root + "/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return stat{}, false
+	}
+	// comm is in parentheses and may itself contain ") ": split at the last one.
+	s := string(b)
+	open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || end < open {
+		return stat{}, false
+	}
+	// From field 3 on: state ppid pgrp ... starttime is field 22.
+	f := strings.Fields(s[end+1:])
+	if len(f) < 20 || len(f[0]) != 1 {
+		return stat{}, false
+	}
+	ppid, err1 := strconv.Atoi(f[1])
+	pgid, err2 := strconv.Atoi(f[2])
+	start, err3 := strconv.ParseUint(f[19], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return stat{}, false
+	}
+	return stat{Proc: Proc{Pid: pid, Comm: s[open+1 : end], Pgid: pgid, Start: start}, state: f[0][0], ppid: ppid}, true
 }
 
 // KillGroup sends sig to a process group (pid > 0 means the group led by pid).

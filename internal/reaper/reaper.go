@@ -74,8 +74,16 @@ func New(log func(format string, args ...any)) *Reaper {
 
 // Start forks and execs path. attr.Sys carries Setpgid, Credential, Setctty.
 func (r *Reaper) Start(path string, argv []string, attr *syscall.ProcAttr) (*Child, error) {
+	return r.start(path, argv, attr, 0)
+}
+
+// start is Start with the child marked as run (0: not marked).
+func (r *Reaper) start(path string, argv []string, attr *syscall.ProcAttr, run uint64) (*Child, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if run != 0 {
+		defer markSelf(run)() // restored before the lock is released
+	}
 	pid, err := syscall.ForkExec(path, argv, attr)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", path, err)

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -61,7 +62,7 @@ func (u *unit) loop() {
 			u.timerC = nil
 			u.handle(event{kind: evTimer, err: u.notReadyWhy()})
 		case <-pollC:
-			if !u.sup.sys.groupAlive(u.pgid) {
+			if !u.sup.sys.groupAlive(u.pgid) && !u.straysAlive() {
 				u.handle(event{kind: evCleanupDone})
 			}
 		case <-depsC:
@@ -98,9 +99,55 @@ func (u *unit) exitEvent(x reaper.Exit) event {
 	if pid := u.run.pid(); pid > 0 {
 		u.pgid = pid
 		e.leftovers = u.sup.sys.groupAlive(pid)
+		u.findStrays()
+		for _, p := range u.strays {
+			e.strays = append(e.strays, fmt.Sprintf("pid %d (%s)", p.Pid, p.Comm))
+		}
 	}
 	u.run = nil
 	return e
+}
+
+// findStrays scans /proc for the live processes of the last run that are
+// not in its group (the group is signalled as a whole). It runs when the
+// main process exits and when KILL goes to what is left: never per poll.
+func (u *unit) findStrays() {
+	u.strays = u.strays[:0]
+	if u.runID == 0 {
+		return
+	}
+	t := time.Now()
+	for _, p := range u.sup.sys.marked(u.runID) {
+		if p.Pgid != u.pgid {
+			u.strays = append(u.strays, p)
+		}
+	}
+	u.log.Debugf("service %s: scanned /proc for run %d in %s: %d outside its group",
+		u.name, u.runID, time.Since(t).Round(time.Microsecond), len(u.strays))
+}
+
+// straysAlive drops the strays that are gone and reports whether any is
+// left: one read of /proc/PID/stat each.
+func (u *unit) straysAlive() bool {
+	u.strays = slices.DeleteFunc(u.strays, func(p reaper.Proc) bool { return !u.sup.sys.procAlive(p) })
+	return len(u.strays) > 0
+}
+
+// signalStrays sends sig to each stray (then CONT, as to a group); an
+// error other than "already gone" is logged.
+func (u *unit) signalStrays(sig syscall.Signal) {
+	for _, p := range u.strays {
+		u.signalStray(p, sig)
+		if sig != syscall.SIGKILL && sig != syscall.SIGCONT {
+			u.signalStray(p, syscall.SIGCONT)
+		}
+	}
+}
+
+func (u *unit) signalStray(p reaper.Proc, sig syscall.Signal) {
+	if err := u.sup.sys.signalProc(p, sig); err != nil {
+		u.log.Warnf("service %s: kill pid %d with SIG%s: %v", u.name, p.Pid, reaper.SignalName(sig), err)
+	}
 }
 
 // command handles a request from outside and returns its answer.
@@ -155,9 +202,18 @@ func (u *unit) perform(acts []action, now time.Time) error {
 			if g := u.group(); g != nil {
 				g.stop(u.svc.StopSignal)
 			}
+			if u.run == nil { // the main process exited: its strays too
+				u.signalStrays(u.svc.StopSignal)
+			}
+		case actSignalStrays:
+			u.signalStrays(u.svc.StopSignal)
 		case actKill:
 			if g := u.group(); g != nil {
 				g.kill()
+			}
+			if u.run == nil { // found anew: what the strays forked meanwhile
+				u.findStrays()
+				u.signalStrays(syscall.SIGKILL)
 			}
 		case actSignal:
 			err = u.run.signal(u.sig)
@@ -244,10 +300,12 @@ func (u *unit) start() error {
 	if len(argv) == 0 {
 		argv = []string{u.svc.Run}
 	}
-	c, err := u.spawnMain(argv)
+	run := u.sup.runs.Add(1)
+	c, err := u.spawnMain(argv, run)
 	if err != nil {
 		return err
 	}
+	u.runID = run
 	u.run = procRunner{u: u, pgid: c.Pid, exit: c.Done}
 	u.log.Debugf("service %s started (pid %d)", u.name, c.Pid)
 	return nil

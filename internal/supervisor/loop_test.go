@@ -3,6 +3,7 @@ package supervisor
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,10 +25,19 @@ type fakeSys struct {
 	ignore    map[syscall.Signal]bool // signals the processes survive
 	leftovers bool                    // a group outlives its leader until signalled
 	killErr   error                   // what killGroup answers (the signal is lost)
-	signals   []string                // "pgid SIG", in order
+	signals   []string                // "pgid SIG" or "pid N SIG", in order
 	self      bool                    // processes get this test's own pid (the notify socket checks senders)
 	specs     []reaper.Spec           // what was launched
 	extra     []*os.File              // copies of the fds beyond 0-2 each launch got (ready: {fd: N})
+	byPid     map[int]reaper.Spec     // what each pid was launched with
+	strays    map[uint64][]*fakeStray // live processes outside their group, by run
+	scans     int                     // calls of marked
+}
+
+// fakeStray is a process of a run that left the run's group.
+type fakeStray struct {
+	proc  reaper.Proc
+	alive bool
 }
 
 type fakeProc struct {
@@ -37,7 +47,8 @@ type fakeProc struct {
 }
 
 func newFakeSys() *fakeSys {
-	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{}}
+	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{},
+		byPid: map[int]reaper.Spec{}, strays: map[uint64][]*fakeStray{}}
 }
 
 func (f *fakeSys) launch(s reaper.Spec) (*reaper.Child, error) {
@@ -47,6 +58,7 @@ func (f *fakeSys) launch(s reaper.Spec) (*reaper.Child, error) {
 	if f.self {
 		f.next = os.Getpid()
 	}
+	f.byPid[f.next] = s
 	p := &fakeProc{done: make(chan reaper.Exit, 1), leader: true}
 	f.procs[f.next] = p
 	f.specs = append(f.specs, s)
@@ -99,6 +111,55 @@ func (f *fakeSys) exit(pgid, code int) {
 	defer f.mu.Unlock()
 	f.procs[pgid].leftovers = f.leftovers
 	f.end(pgid, reaper.Exit{Pid: pgid, Code: code})
+}
+
+// addStray makes a process, pid, marked with the run of the process
+// launched as pgid, outside its group.
+func (f *fakeSys) addStray(pgid, pid int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	run := f.byPid[pgid].Run
+	f.strays[run] = append(f.strays[run], &fakeStray{proc: reaper.Proc{Pid: pid, Comm: "worker", Pgid: pid, Start: 7}, alive: true})
+}
+
+func (f *fakeSys) marked(run uint64) []reaper.Proc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scans++
+	var out []reaper.Proc
+	for _, s := range f.strays[run] {
+		if s.alive {
+			out = append(out, s.proc)
+		}
+	}
+	return out
+}
+
+func (f *fakeSys) procAlive(p reaper.Proc) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, ss := range f.strays {
+		for _, s := range ss {
+			if s.proc == p {
+				return s.alive
+			}
+		}
+	}
+	return false
+}
+
+func (f *fakeSys) signalProc(p reaper.Proc, sig syscall.Signal) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.signals = append(f.signals, fmt.Sprintf("pid %d %s", p.Pid, reaper.SignalName(sig)))
+	for _, ss := range f.strays {
+		for _, s := range ss {
+			if s.proc == p && sig != syscall.SIGCONT && (!f.ignore[sig] || sig == syscall.SIGKILL) {
+				s.alive = false
+			}
+		}
+	}
+	return nil
 }
 
 func (f *fakeSys) sent() string {
@@ -273,4 +334,52 @@ func TestKillErrorsAreLogged(t *testing.T) {
 	sys.killErr = nil
 	sys.mu.Unlock()
 	sys.exit(st.Pid, 0) // let the harness shut down
+}
+
+// The main process is marked with its run, a new run with a new one, and
+// is told its service's name.
+func TestMainProcessIsMarkedWithItsRun(t *testing.T) {
+	h, c, sys := newFakeHarness(t, map[string]string{"web": "command: [sleep, \"100\"]\nenvironment:\n  SVINIT_SERVICE: forged\n"})
+	first := h.waitState("web", Running, true)
+	sys.exit(first.Pid, 1)
+	h.waitState("web", Backoff, false)
+	c.Add(restart.FirstBackoff)
+	second := h.waitState("web", Running, true)
+	sys.mu.Lock()
+	a, b := sys.byPid[first.Pid], sys.byPid[second.Pid]
+	sys.mu.Unlock()
+	if a.Run == 0 || b.Run == 0 || a.Run == b.Run {
+		t.Errorf("runs marked %d and %d, want distinct and not 0", a.Run, b.Run)
+	}
+	if !slices.Contains(a.Env, "SVINIT_SERVICE=web") || slices.Contains(a.Env, "SVINIT_SERVICE=forged") {
+		t.Errorf("environment of the first run: %q", a.Env)
+	}
+}
+
+// A crash whose run left a process outside the group: the stray gets the
+// stop_signal, then KILL at stop_timeout; the restart waits for it.
+func TestStraysAreStoppedBeforeTheRestart(t *testing.T) {
+	h, c, sys := newFakeHarness(t, map[string]string{"pg": "command: [sleep, \"100\"]\nstop_timeout: 3s\n"})
+	sys.ignore[syscall.SIGTERM] = true
+	st := h.waitState("pg", Running, true)
+	sys.addStray(st.Pid, 500)
+	sys.exit(st.Pid, 137)
+	h.waitState("pg", Cleanup, false)
+	h.waitLog("service pg exited 137; stopping 1 process that left its process group: pid 500 (worker)")
+	if got := sys.sent(); got != fmt.Sprintf("%d TERM,%d CONT,pid 500 TERM,pid 500 CONT", st.Pid, st.Pid) {
+		t.Errorf("signals %q", got)
+	}
+	h.advanceUntil(c, time.Second, "the stray killed and the restart", func() bool {
+		return h.sup.unit("pg").status().State == Backoff
+	})
+	if got := sys.sent(); !strings.HasSuffix(got, "pid 500 KILL") {
+		t.Errorf("signals %q, want the stray KILLed", got)
+	}
+	// One scan at the exit, one when KILL is sent: never one per poll.
+	sys.mu.Lock()
+	scans := sys.scans
+	sys.mu.Unlock()
+	if scans != 2 {
+		t.Errorf("%d scans of /proc, want 2", scans)
+	}
 }

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"alpine-server/internal/manifest"
@@ -42,8 +43,8 @@ type eventKind int
 const (
 	evDeps        eventKind = iota // its dependencies are ready, or one was skipped (depsReady, skippedDep)
 	evSpawnFailed                  // the main process could not be started (err, skip)
-	evExit                         // the main process (or built-in) ended (exit, leftovers, skip)
-	evCleanupDone                  // nothing is left of the exited process's group
+	evExit                         // the main process (or built-in) ended (exit, leftovers, strays, skip)
+	evCleanupDone                  // nothing is left of the exited process's group, nor of its strays
 	evFinishExit                   // the finish script ended (exit, err when it could not start)
 	evStart                        // sv start
 	evOnce                         // sv once
@@ -71,13 +72,14 @@ type event struct {
 	kind       eventKind
 	now        time.Time
 	exit       reaper.Exit
-	leftovers  bool   // evExit: processes of the group are still alive
-	gen        int    // evReady, evLiveness, evNotify
-	err        string // evSpawnFailed, evFinishExit, evTimer, evReady, evLiveness
-	skip       bool   // evSpawnFailed, evExit: a permission refusal while svinit is not root
-	depsReady  bool   // evDeps
-	skippedDep string // evDeps
-	who        string // evReady, evNotify: "pid 23" or "builtin", for the log line
+	leftovers  bool     // evExit: processes of the group are still alive
+	strays     []string // evExit: live processes of this run outside the group, "pid 25 (postgres)"
+	gen        int      // evReady, evLiveness, evNotify
+	err        string   // evSpawnFailed, evFinishExit, evTimer, evReady, evLiveness
+	skip       bool     // evSpawnFailed, evExit: a permission refusal while svinit is not root
+	depsReady  bool     // evDeps
+	skippedDep string   // evDeps
+	who        string   // evReady, evNotify: "pid 23" or "builtin", for the log line
 
 	msg notify.Message // evNotify
 }
@@ -86,29 +88,30 @@ type event struct {
 type actKind int
 
 const (
-	actSpawn       actKind = iota // start the main process of generation gen; on error the loop drops the rest and feeds evSpawnFailed
-	actWatchReady                 // start the readiness source of generation gen
-	actStopReady                  // cancel the readiness source
-	actSignalStop                 // stop_signal (+CONT) to the main process's group
-	actKill                       // SIGKILL to the main process's group
-	actSignal                     // the verb's signal to the group
-	actRefuse                     // answer the verb "not running"
-	actRunFinish                  // start finish EXITCODE SIGNAL for the last exit
-	actKillFinish                 // SIGKILL to the finish script's group
-	actArmKill                    // timer: stop_timeout from now, or the shutdown deadline if sooner
-	actTightenKill                // timer: a pending kill timer fires at the shutdown deadline at the latest
-	actArmRestart                 // timer: restart after delay
-	actArmReady                   // timer: ready.timeout from now
-	actDisarm                     // no timer
-	actEssential                  // an essential service failed for good: svinit shuts down with code
-	actLog                        // a log line (level, msg)
-	actWatchHealth                // start the health: probe of generation gen
-	actArmWatchdog                // timer: the watchdog interval from now
-	actExtend                     // timer: a pending timer fires delay from now at the earliest (never past the shutdown deadline)
+	actSpawn        actKind = iota // start the main process of generation gen; on error the loop drops the rest and feeds evSpawnFailed
+	actWatchReady                  // start the readiness source of generation gen
+	actStopReady                   // cancel the readiness source
+	actSignalStop                  // stop_signal (+CONT) to the main process's group, and to its strays once it exited
+	actSignalStrays                // stop_signal (+CONT) to the strays only: the group had it already
+	actKill                        // SIGKILL to the main process's group; once it exited, to this run's processes found anew
+	actSignal                      // the verb's signal to the group
+	actRefuse                      // answer the verb "not running"
+	actRunFinish                   // start finish EXITCODE SIGNAL for the last exit
+	actKillFinish                  // SIGKILL to the finish script's group
+	actArmKill                     // timer: stop_timeout from now, or the shutdown deadline if sooner
+	actTightenKill                 // timer: a pending kill timer fires at the shutdown deadline at the latest
+	actArmRestart                  // timer: restart after delay
+	actArmReady                    // timer: ready.timeout from now
+	actDisarm                      // no timer
+	actEssential                   // an essential service failed for good: svinit shuts down with code
+	actLog                         // a log line (level, msg)
+	actWatchHealth                 // start the health: probe of generation gen
+	actArmWatchdog                 // timer: the watchdog interval from now
+	actExtend                      // timer: a pending timer fires delay from now at the earliest (never past the shutdown deadline)
 	numActs
 )
 
-var actNames = [numActs]string{"spawn", "watch-ready", "stop-ready", "signal-stop", "kill", "signal",
+var actNames = [numActs]string{"spawn", "watch-ready", "stop-ready", "signal-stop", "signal-strays", "kill", "signal",
 	"refuse", "run-finish", "kill-finish", "arm-kill", "tighten-kill", "arm-restart", "arm-ready",
 	"disarm", "essential", "log", "watch-health", "arm-watchdog", "extend"}
 
@@ -286,8 +289,9 @@ func (m *machine) onSpawnFailed(e event) []action {
 	return append([]action{logAct(logError, "service %s: %s", m.cfg.name, e.err)}, m.fail(e.now)...)
 }
 
-// onExit: the main process ended. What is left of its group is stopped
-// first (Cleanup), then finish runs, then settle decides.
+// onExit: the main process ended. What is left of its group, and the
+// processes of this run that left the group (strays), are stopped first
+// (Cleanup), then finish runs, then settle decides.
 func (m *machine) onExit(e event) []action {
 	switch m.state {
 	case Starting, Running, Stopping:
@@ -300,20 +304,55 @@ func (m *machine) onExit(e event) []action {
 	}
 	x := e.exit
 	m.exit, m.exitAt, m.uptime, m.ready = &x, e.now, e.now.Sub(m.started), false
-	if !e.leftovers {
+	if !e.leftovers && len(e.strays) == 0 {
 		return append(acts, m.afterCleanup(e.now)...)
 	}
 	wasStopping := m.state == Stopping
 	m.state = Cleanup
-	if wasStopping { // the group had its stop_signal; the kill timer runs on
-		acts = append(acts, logAct(logDebug, "service %s %s; waiting for what is left of its process group", m.cfg.name, x))
-		if m.killed { // and its KILL: wait once more, then go on
-			acts = append(acts, action{kind: actArmKill})
-		}
-		return acts
+	if !wasStopping {
+		return append(acts, logAct(logWarn, "service %s %s; stopping %s", m.cfg.name, x, leftWhat(e.leftovers, e.strays)),
+			action{kind: actSignalStop}, action{kind: actArmKill})
 	}
-	return append(acts, logAct(logWarn, "service %s %s; stopping what is left of its process group", m.cfg.name, x),
-		action{kind: actSignalStop}, action{kind: actArmKill})
+	// The group had its stop_signal (and its KILL, if killed); the strays
+	// had nothing yet. The kill timer runs on.
+	switch {
+	case len(e.strays) == 0:
+		acts = append(acts, logAct(logDebug, "service %s %s; waiting for what is left of its process group", m.cfg.name, x))
+	case m.killed:
+		acts = append(acts, logAct(logWarn, "service %s %s; killing %s", m.cfg.name, x, leftWhat(e.leftovers, e.strays)),
+			action{kind: actKill})
+	default:
+		acts = append(acts, logAct(logInfo, "service %s %s; stopping %s", m.cfg.name, x, leftWhat(e.leftovers, e.strays)),
+			action{kind: actSignalStrays})
+	}
+	if m.killed { // KILL was sent: wait once more, then go on
+		acts = append(acts, action{kind: actArmKill})
+	}
+	return acts
+}
+
+// maxStrays is how many strays a log line names.
+const maxStrays = 8
+
+// leftWhat says, for the log line, what is left of a run whose main
+// process exited: its group, and the strays that left the group.
+func leftWhat(group bool, strays []string) string {
+	s := "what is left of its process group"
+	if len(strays) == 0 {
+		return s
+	}
+	n := fmt.Sprintf("%d process", len(strays))
+	if len(strays) > 1 {
+		n += "es"
+	}
+	list := strings.Join(strays[:min(len(strays), maxStrays)], ", ")
+	if len(strays) > maxStrays {
+		list += ", ..."
+	}
+	if group {
+		return s + " and " + n + " that left it: " + list
+	}
+	return n + " that left its process group: " + list
 }
 
 // afterCleanup: the group is gone; run finish, or settle.

@@ -354,3 +354,52 @@ func TestTransitionLeavesItsInputAlone(t *testing.T) {
 		t.Errorf("transition changed its input's failure history: %d failures, want %d", m.policy.Count(probe), before)
 	}
 }
+
+// Processes of the run that left the group (a daemon's children that
+// called setsid) are leftovers too: stopped after a crash, and after an
+// asked stop, where the group had its signal but they had not.
+func TestStraysAreStopped(t *testing.T) {
+	killed := event{kind: evExit, exit: reaper.Exit{Signaled: true, Signal: syscall.SIGKILL, Code: 137}}
+	e := killed
+	e.strays = []string{"pid 25 (postgres)"}
+	m, acts := step(fixture(Running), e)
+	if m.state != Cleanup || kinds(acts) != "stop-ready log signal-stop arm-kill" {
+		t.Fatalf("crash with a stray: %s [%s]", m.state, kinds(acts))
+	}
+	if got := logs(acts); got != "service web killed by SIGKILL; stopping 1 process that left its process group: pid 25 (postgres)" {
+		t.Errorf("log %q", got)
+	}
+	e.leftovers, e.strays = true, []string{"pid 25 (postgres)", "pid 26 (postgres)"}
+	_, acts = step(fixture(Running), e)
+	if got := logs(acts); got != "service web killed by SIGKILL; stopping what is left of its process group and 2 processes that left it: pid 25 (postgres), pid 26 (postgres)" {
+		t.Errorf("log %q", got)
+	}
+	e.strays = nil
+	for i := range 10 {
+		e.strays = append(e.strays, "pid "+string(rune('0'+i)))
+	}
+	_, acts = step(fixture(Running), e)
+	if got := logs(acts); !strings.HasSuffix(got, "10 processes that left it: pid 0, pid 1, pid 2, pid 3, pid 4, pid 5, pid 6, pid 7, ...") {
+		t.Errorf("log %q", got)
+	}
+
+	// An asked stop: the strays get the stop_signal now, the group not again.
+	e = event{kind: evExit, exit: reaper.Exit{Code: 0}, strays: []string{"pid 25 (postgres)"}}
+	m, acts = step(fixture(Stopping), e)
+	if m.state != Cleanup || kinds(acts) != "stop-ready log signal-strays" {
+		t.Errorf("stop with a stray: %s [%s]", m.state, kinds(acts))
+	}
+	if got := logs(acts); got != "service web exited 0; stopping 1 process that left its process group: pid 25 (postgres)" || acts[1].level != logInfo {
+		t.Errorf("log %q (level %d)", got, acts[1].level)
+	}
+	if m, _ = step(m, event{kind: evCleanupDone}); m.state != Down {
+		t.Errorf("after cleanup: %s, want Down", m.state)
+	}
+	// After KILL went to the group, the strays get KILL too, and one more
+	// stop_timeout.
+	stopping, _ := step(fixture(Stopping), event{kind: evTimer})
+	m, acts = step(stopping, e)
+	if m.state != Cleanup || kinds(acts) != "stop-ready log kill arm-kill" {
+		t.Errorf("exit with a stray after KILL: %s [%s]", m.state, kinds(acts))
+	}
+}

@@ -87,8 +87,9 @@ func (u *unit) deliverNotify(m notify.Message, from notify.Sender) {
 // spawnMain starts the service's main process: with NOTIFY_SOCKET (and
 // WATCHDOG_USEC) for a notify service, with the write end of a fresh pipe
 // as fd N for `ready: {fd: N}`. Variables of those names that svinit
-// itself inherited (it may run under systemd) never reach a service.
-func (u *unit) spawnMain(argv []string) (*reaper.Child, error) {
+// itself inherited (it may run under systemd) never reach a service. It
+// is marked as run.
+func (u *unit) spawnMain(argv []string, run uint64) (*reaper.Child, error) {
 	var env []string
 	files := u.stdio[:]
 	r := u.svc.Ready
@@ -116,7 +117,7 @@ func (u *unit) spawnMain(argv []string) (*reaper.Child, error) {
 		u.spawnMu.Lock()
 		defer u.spawnMu.Unlock()
 	}
-	c, err := u.spawnWith(argv, files, env)
+	c, err := u.spawnWith(argv, files, env, run)
 	if u.fd != nil {
 		u.fd.W.Close() // the child has its copy: its close is our EOF
 		if err != nil {

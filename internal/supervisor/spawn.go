@@ -48,11 +48,15 @@ func (p procRunner) stop(sig syscall.Signal) {
 }
 
 // system is what units do to processes: launch them, signal their groups,
-// and look whether a group is empty. Tests replace it with a fake.
+// look whether a group is empty, and find a run's processes that left
+// its group. Tests replace it with a fake.
 type system interface {
 	launch(s reaper.Spec) (*reaper.Child, error)
 	killGroup(pgid int, sig syscall.Signal) error
 	groupAlive(pgid int) bool
+	marked(run uint64) []reaper.Proc // live processes marked as run; none when /proc is not ours
+	procAlive(p reaper.Proc) bool
+	signalProc(p reaper.Proc, sig syscall.Signal) error
 }
 
 type realSystem struct{ r *reaper.Reaper }
@@ -60,6 +64,21 @@ type realSystem struct{ r *reaper.Reaper }
 func (s realSystem) launch(spec reaper.Spec) (*reaper.Child, error) { return s.r.Launch(spec) }
 
 func (realSystem) killGroup(pgid int, sig syscall.Signal) error { return reaper.KillGroup(pgid, sig) }
+
+// marked scans /proc only when it is svinit's own: another pid
+// namespace's pids are not ours to signal. Then the group is all there is.
+func (realSystem) marked(run uint64) []reaper.Proc {
+	if reaper.OwnProc() != nil {
+		return nil
+	}
+	return reaper.Marked(run)
+}
+
+func (realSystem) procAlive(p reaper.Proc) bool { return reaper.Alive(p) }
+
+func (realSystem) signalProc(p reaper.Proc, sig syscall.Signal) error {
+	return reaper.SignalProc(p, sig)
+}
 
 // groupAlive: some process (a zombie not reaped yet included) is still in
 // the group. EPERM means one exists that we may not signal.
@@ -134,9 +153,17 @@ func serviceEnv(base []string, svc *manifest.Service, home string) map[string]st
 	return env
 }
 
-// environ is serviceEnv as a child's KEY=value list, sorted.
+// envService names the service in the environment of its main process,
+// finish script and exec probes. It is for them to read, never how svinit
+// finds a service's processes: PostgreSQL and nginx overwrite the
+// environ area /proc/PID/environ shows with their process titles.
+const envService = "SVINIT_SERVICE"
+
+// environ is serviceEnv as a child's KEY=value list, sorted, with
+// SVINIT_SERVICE set.
 func environ(base []string, svc *manifest.Service, home string) []string {
 	env := serviceEnv(base, svc, home)
+	env[envService] = svc.Name
 	out := make([]string, 0, len(env))
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		out = append(out, k+"="+env[k])
@@ -148,14 +175,15 @@ func environ(base []string, svc *manifest.Service, home string) []string {
 // exec probe): in its folder or directory, as its user, in a new process
 // group, with stdio as fds 0, 1, 2.
 func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
-	return u.spawnWith(argv, stdio[:], nil)
+	return u.spawnWith(argv, stdio[:], nil, 0)
 }
 
-// spawnWith is spawn with the child's fds 0, 1, 2 and beyond, and extra
-// variables over its environment.
-func (u *unit) spawnWith(argv []string, files []uintptr, extra []string) (*reaper.Child, error) {
+// spawnWith is spawn with the child's fds 0, 1, 2 and beyond, extra
+// variables over its environment, and, for a main process, the run it is
+// marked with (reaper.Spec.Run; 0 for the others).
+func (u *unit) spawnWith(argv []string, files []uintptr, extra []string, run uint64) (*reaper.Child, error) {
 	svc := u.svc
-	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: files}
+	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: files, Run: run}
 	if spec.Dir == "" {
 		spec.Dir = svc.Dir
 	}

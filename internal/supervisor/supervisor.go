@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"alpine-server/internal/builtin"
@@ -54,7 +55,8 @@ type Supervisor struct {
 
 	rootless bool // svinit is not root: permission errors skip a service
 	clock    clock.Clock
-	sys      system // processes; tests swap in a fake before Start
+	sys      system        // processes; tests swap in a fake before Start
+	runs     atomic.Uint64 // the last run id given (reaper.Spec.Run)
 }
 
 // New returns an empty supervisor.

@@ -80,6 +80,8 @@ type unit struct {
 	m         machine
 	run       runner        // the main process or built-in; nil when none runs
 	pgid      int           // process group of the main process that exited last
+	runID     uint64        // the mark of the current (or last) run: reaper.Spec.Run
+	strays    []reaper.Proc // processes of the exited run outside its group, in Cleanup
 	finish    *reaper.Child // the finish script, while it runs
 	timerC    <-chan time.Time
 	timerAt   time.Time

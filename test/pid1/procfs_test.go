@@ -1,6 +1,7 @@
 package pid1
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"alpine-server/internal/reaper"
 )
 
 // The final sweep must not trust a /proc that is not svinit's own
@@ -70,5 +73,34 @@ func TestShutdownWithoutItsOwnProc(t *testing.T) {
 				t.Errorf("a process outside the box was signalled")
 			}
 		})
+	}
+}
+
+// The scan for a run's processes that left its group must not read a
+// /proc that is not svinit's own: there, a process of the host that
+// happens to carry the same mark is no process of svinit's.
+func TestStraysAreNotSoughtInAForeignProc(t *testing.T) {
+	t.Parallel()
+	// Out here, marked as the box's first run will be.
+	sentinel := filepath.Join(t.TempDir(), "signalled")
+	host := exec.Command("prlimit", fmt.Sprintf("--locks=%d:", reaper.MarkBase+1), "sh", "-c",
+		`trap 'touch "$0"; exit 0' TERM INT HUP; while :; do sleep 0.05; done`, sentinel)
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = host.Process.Kill(); _ = host.Wait() })
+	b := boot(t, spec{hostProc: true, services: map[string]map[string]string{
+		"web": {"manifest.yml": manifest(`command: [sleep, "100"]`)},
+	}})
+	b.waitStatus("web", `^run: web: `, 10*time.Second)
+	if out, code := b.sv("kill", "web"); code != 0 {
+		t.Fatalf("sv kill web: %d %q", code, out)
+	}
+	b.waitLog(`service web killed by SIGKILL, restarting in 100ms`, 10*time.Second)
+	if _, err := os.Stat(sentinel); err == nil {
+		t.Errorf("a process outside the box was signalled")
+	}
+	if strings.Contains(b.out.String(), "left its process group") {
+		t.Errorf("strays found in a /proc that is not svinit's:\n%s", b.out.String())
 	}
 }

@@ -24,9 +24,10 @@ func TestShutdownScriptsRunAfterServicesStopped(t *testing.T) {
 }
 
 // escapee starts a daemon that leaves its service's process group and
-// session (setsid), so stopping the service does not reach it.
+// session (setsid) and drops its run's mark (its own RLIMIT_LOCKS), so
+// stopping the service does not reach it: only the final sweep does.
 func escapee(onTerm string) string {
-	return "#!/bin/sh\nsetsid sh -c '" + onTerm + `; touch "$T/daemon.up"; while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 &
+	return "#!/bin/sh\nsetsid prlimit --locks=unlimited sh -c '" + onTerm + `; touch "$T/daemon.up"; while :; do sleep 0.05; done' </dev/null >/dev/null 2>&1 &
 exec sleep 100
 `
 }

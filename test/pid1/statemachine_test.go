@@ -134,6 +134,63 @@ func TestLeftoversOfTheGroupAreStoppedBeforeRestart(t *testing.T) {
 	}
 }
 
+// Issue 8, case 4, for a daemon whose children call setsid() (PostgreSQL's
+// backends): svinit finds them by the marker in their environment, so the
+// worker that left the master's group is stopped before the restart, and
+// again when the service is stopped.
+func TestLeftoversThatLeftTheGroupAreStopped(t *testing.T) {
+	t.Parallel()
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	b := boot(t, spec{services: map[string]map[string]string{
+		"web": {"manifest.yml": manifest(`command: ["`+forkdaemon(t)+`", master-setsid, "`+addr+`"]`,
+			"ready:", "  tcp: "+addr, "  interval: 20ms", "  timeout: 5s", "stop_timeout: 2s")},
+	}})
+	line := b.waitStatus("web", `^run: web: \(pid \d+\) \d+s, .*ready`, 10*time.Second)
+	master := pidIn(t, line)
+	worker := workerOf(t, b, master)
+	if err := syscall.Kill(b.hostPid(master), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.waitLog(fmt.Sprintf(`service web killed by SIGKILL; stopping 1 process that left its process group: pid %d \(forkdaemon\)$`, worker), 10*time.Second)
+	b.waitLog(`service web killed by SIGKILL, restarting in 100ms`, 10*time.Second)
+	var again string
+	waitFor(t, 10*time.Second, "web ready again with a new master", func() bool {
+		again, _ = b.sv("status", "web")
+		return regexp.MustCompile(`^run: web: \(pid \d+\) \d+s, .*ready`).MatchString(again) && pidIn(t, again) != master
+	})
+	if c, err := net.DialTimeout("tcp", addr, 2*time.Second); err != nil {
+		t.Errorf("nobody serves %s after the restart: %v", addr, err)
+	} else {
+		c.Close()
+	}
+	log := b.out.String()
+	if strings.Contains(log, "bind() to") || strings.Contains(log, "restarting in 200ms") {
+		t.Errorf("the restart did not come back within one backoff step:\n%s", log)
+	}
+	// sv stop: the master ends on TERM; its worker, outside the group, is
+	// stopped after it, and the port is free.
+	worker = workerOf(t, b, pidIn(t, again))
+	if out, code := b.sv("stop", "web"); code != 0 {
+		t.Fatalf("sv stop web: %d %q", code, out)
+	}
+	b.waitLog(fmt.Sprintf(`service web killed by SIGTERM; stopping 1 process that left its process group: pid %d \(forkdaemon\)$`, worker), 10*time.Second)
+	b.waitStatus("web", `^down: web: `, 10*time.Second)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("port still taken after sv stop: %v\n%s", err, b.out.String())
+	}
+	l.Close()
+}
+
+// workerOf reads forkdaemon's "master M, worker W on ADDR" line for master.
+func workerOf(t *testing.T, b *box, master int) int {
+	t.Helper()
+	m := regexp.MustCompile(fmt.Sprintf(`master %d, worker (\d+) on `, master)).FindStringSubmatch(
+		b.waitLog(fmt.Sprintf(`master %d, worker \d+ on `, master), 10*time.Second))
+	w, _ := strconv.Atoi(m[1])
+	return w
+}
+
 // finishService crashes when told (sv kill) and has a finish script that
 // runs until the test creates $T/finish.go (at most its 30s stop_timeout).
 func finishService() map[string]string {

@@ -1,7 +1,9 @@
 // forkdaemon is a fake daemon for the PID-1 tests, shaped like nginx: the
-// master binds a TCP address, forks a worker into its own process group
-// that serves the socket, and waits. Killing the master (kill -9) leaves
-// the worker holding the port; a new master then fails to bind, exit 1.
+// master binds a TCP address, forks a worker that serves the socket, and
+// waits. The worker stays in the master's process group; with
+// master-setsid it calls setsid() first, as PostgreSQL's backends do, and
+// leaves the group, with an empty environment. Killing the master (kill -9) leaves the worker holding
+// the port; a new master then fails to bind, exit 1.
 package main
 
 import (
@@ -9,12 +11,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"syscall"
 	"time"
 )
 
 func main() {
 	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: forkdaemon master|worker ADDR")
+		fmt.Fprintln(os.Stderr, "usage: forkdaemon master|master-setsid|worker ADDR")
 		os.Exit(2)
 	}
 	if os.Args[1] == "worker" {
@@ -32,7 +35,11 @@ func main() {
 		os.Exit(1)
 	}
 	w := exec.Command(os.Args[0], "worker", os.Args[2])
-	w.ExtraFiles = []*os.File{f} // fd 3; the worker stays in our process group
+	w.ExtraFiles = []*os.File{f} // fd 3
+	if os.Args[1] == "master-setsid" {
+		w.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		w.Env = []string{} // and clears its environment
+	}
 	w.Stdout, w.Stderr = os.Stdout, os.Stderr
 	if err := w.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
