@@ -151,7 +151,9 @@ func (c *Cron) stopAll() {
 		procs, sentAt := c.runningNow(), c.clock.Now()
 		c.cfg.Log.Infof("cron: stopping, sending %v to %d running jobs", sig, len(procs))
 		for _, p := range procs {
-			_ = p.Signal(sig) // ESRCH: it exited meanwhile
+			if err := p.Signal(sig); err != nil && err != syscall.ESRCH { // ESRCH: it exited meanwhile
+				c.cfg.Log.Warnf("cron: stopping: signal %v to pid %d: %v", sig, p.Pid(), err)
+			}
 		}
 		select {
 		case <-done:

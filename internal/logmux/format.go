@@ -41,6 +41,16 @@ func (f Format) String() string {
 	return fmt.Sprintf("format(%d)", int(f))
 }
 
+// FormatNames are the names of every format, in order: what a manifest's
+// `log:` accepts (SVINIT_LOG_FORMAT takes the first three).
+func FormatNames() []string {
+	names := make([]string, 0, Discard+1)
+	for f := Prefix; f <= Discard; f++ {
+		names = append(names, f.String())
+	}
+	return names
+}
+
 // ParseFormat parses "prefix", "plain", "json", "inherit" or "discard".
 func ParseFormat(s string) (Format, error) {
 	for f := Prefix; f <= Discard; f++ {
@@ -48,7 +58,7 @@ func ParseFormat(s string) (Format, error) {
 			return f, nil
 		}
 	}
-	return Prefix, fmt.Errorf("log format %q: want prefix, plain, json, inherit or discard", s)
+	return Prefix, fmt.Errorf("log format %q: want one of %s", s, strings.Join(FormatNames(), ", "))
 }
 
 // Stream is the stream a line was written to, and the one it goes out on.

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"alpine-server/internal/logmux"
 	"errors"
 	"maps"
 	"math"
@@ -144,7 +145,7 @@ func (d *decoder) topFields(s *Service) map[string]func(*yaml.Node) {
 		"stop_signal":  func(n *yaml.Node) { s.StopSignal = d.signal("stop_signal", n) },
 		"stop_timeout": func(n *yaml.Node) { s.StopTimeout = d.duration("stop_timeout", n, DefaultStopTimeout) },
 		"essential":    func(n *yaml.Node) { s.Essential = d.boolean("essential", n, false) },
-		"log":          func(n *yaml.Node) { s.Log = d.oneOf("log", n, "prefix", "plain", "json", "inherit", "discard") },
+		"log":          func(n *yaml.Node) { s.Log = d.oneOf("log", n, logmux.FormatNames()...) },
 	}
 }
 
