@@ -154,14 +154,19 @@ func boot(t *testing.T, s spec) *box {
 		close(b.done)
 	}()
 	t.Cleanup(func() {
+		killed := ""
 		select {
 		case <-b.done:
 		default:
 			b.signal(syscall.SIGKILL)
 			<-b.done
+			// util-linux 2.38's unshare reports a child killed by SIGKILL
+			// as "sigprocmask unblock failed: Invalid argument": that line
+			// is this kill, not a cause.
+			killed = " (svinit was still running; the test's cleanup killed it with SIGKILL)"
 		}
 		if t.Failed() {
-			t.Logf("svinit output:\n%s", b.out.String())
+			t.Logf("svinit output%s:\n%s", killed, b.out.String())
 		}
 	})
 	return b
