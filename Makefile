@@ -21,9 +21,13 @@ build: ## static svinit binary, prints its size
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN) ./cmd/svinit
 	@ls -l $(BIN) | awk '{printf "svinit: %s bytes (%.2f MB)\n", $$5, $$5/1048576}'
 
+# Both halves run even when the first fails (make stops a recipe at its
+# first failing line, which would hide the PID-1 tests' verdict).
 unit: ## Go unit + PID-1 integration tests (race detector on the internal packages)
-	$(GO) test -count=1 -race ./internal/...
-	$(GO) test -count=1 ./cmd/... ./test/pid1/... ./test/maketest/
+	@rc=0; \
+	echo '$(GO) test -count=1 -race ./internal/...'; $(GO) test -count=1 -race ./internal/... || rc=1; \
+	echo '$(GO) test -count=1 ./cmd/... ./test/pid1/... ./test/maketest/'; $(GO) test -count=1 ./cmd/... ./test/pid1/... ./test/maketest/ || rc=1; \
+	exit $$rc
 
 lint:
 	$(GO) vet ./...

@@ -40,7 +40,8 @@ type svinit struct {
 	env         *envsnap.Snapshot
 	envReadOnly bool // the env files cannot be written: memory only
 
-	cronBoot cron.Boot // @reboot jobs run once per boot, not per cron restart
+	cronBoot  cron.Boot // @reboot jobs run once per boot, not per cron restart
+	notifyDir func() (string, error)
 
 	// The boot loop's inbox (events.go): asks to stop and to reload, from
 	// `sv` and the supervisor. loopDone is closed when the loop has ended,
@@ -98,6 +99,12 @@ func (s *svinit) run(main []string) int {
 		close(s.loopDone)
 		return s.shutdown(ExitConfig, nil, time.Now().Add(s.set.ShutdownTimeout))
 	}
+	if err := s.serveMetrics(ctx); err != nil {
+		s.log.Errorf("%v", err)
+		close(s.loopDone)
+		return s.shutdown(ExitConfig, nil, time.Now().Add(s.set.ShutdownTimeout))
+	}
+	s.notifyDir = sync.OnceValues(s.makeNotifyDir)
 	// Served from the start, so `sv shutdown` works in every phase.
 	go s.serveControl(ctx)
 	return newBootLoop(ctx, s, sigs, main).run()
@@ -113,16 +120,11 @@ func (s *svinit) scripts() *startup.Runner {
 func (s *svinit) supervisorConfig() supervisor.Config {
 	return supervisor.Config{
 		Reaper: s.reap, Mux: s.mux, Log: s.log, Format: s.set.LogFormat,
-		Environ: s.environ, Users: s.users, Builtins: s.newBuiltin,
+		Environ: s.environ, Users: s.users, Builtins: s.newBuiltin, NotifyDir: s.notifyDir,
 		EssentialFailed: func(name string, code int) {
 			s.askStop(stopReq{code: code, why: fmt.Sprintf("essential service %s failed", name), now: true})
 		},
 	}
-}
-
-// requestStop asks the boot loop to shut down with code.
-func (s *svinit) requestStop(code int, why string) {
-	s.askStop(stopReq{code: code, why: why})
 }
 
 // askStop hands r to the boot loop. Once the loop has ended the shutdown is

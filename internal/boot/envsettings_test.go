@@ -3,6 +3,7 @@ package boot
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -115,8 +116,8 @@ func TestServicesDirNotAFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string]string{
-		file: "services folder " + file + " is a regular file, not a folder: set SVINIT_SERVICES_DIR to a folder of service folders (on bases where /etc/services is the port list, /etc/svinit/services)",
-		fifo: "services folder " + fifo + " is a named pipe, not a folder: set SVINIT_SERVICES_DIR to a folder of service folders (on bases where /etc/services is the port list, /etc/svinit/services)",
+		file: "services folder " + file + ": not a folder (a regular file); point SVINIT_SERVICES_DIR (or svinit check --services) at the folder that holds one folder per service",
+		fifo: "services folder " + fifo + ": not a folder (a FIFO); point SVINIT_SERVICES_DIR (or svinit check --services) at the folder that holds one folder per service",
 	} {
 		_, _, err := LoadPlan(path, func(string) (string, bool) { return "", false }, privdrop.DB{})
 		if err == nil || err.Error() != want {
@@ -166,5 +167,66 @@ func TestProfileFileSetting(t *testing.T) {
 		if s.ProfileFile != tt.want || s.ProfileFileSet != tt.set {
 			t.Errorf("%v: ProfileFile %q (set %v), want %q (%v)", tt.env, s.ProfileFile, s.ProfileFileSet, tt.want, tt.set)
 		}
+	}
+}
+
+// unreadableHelperEnv turns the test binary into a helper that loads the
+// services folder it names (TestServicesDirUnreadable runs it as nobody).
+const unreadableHelperEnv = "BOOT_TEST_LOAD_SERVICES"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(unreadableHelperEnv); dir != "" {
+		_, _, err := LoadPlan(dir, func(string) (string, bool) { return "", false }, privdrop.DB{})
+		os.Stderr.WriteString(errText(err))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
+
+// An unreadable services folder: one line naming it, who svinit runs as,
+// and what to do.
+func TestServicesDirUnreadable(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run the helper as another user")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "services")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// The helper must reach the binary and the folder's parent as nobody.
+	for _, d := range []string{filepath.Dir(dir), filepath.Dir(filepath.Dir(dir))} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	helper := filepath.Join(filepath.Dir(dir), "boot.test")
+	if err := os.WriteFile(helper, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(helper)
+	cmd.Env = []string{unreadableHelperEnv + "=" + dir}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot run the test binary as nobody (%v): %s", err, out)
+	}
+	want := "services folder " + dir + ": cannot read it as uid 65534: permission denied; make it readable (chmod a+rx) or point SVINIT_SERVICES_DIR (or svinit check --services) at another folder"
+	if string(out) != want {
+		t.Errorf("got  %q\nwant %q", out, want)
 	}
 }

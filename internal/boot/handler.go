@@ -10,20 +10,11 @@ import (
 	"alpine-server/internal/supervisor"
 )
 
-// Handle answers one `sv` request (control.Handler). Verbs on services go
-// to the supervisor; reload and shutdown are svinit's own.
+// Handle answers one `sv` request on the services, once they are loaded.
+// reload and shutdown never get here: bootHandler hands them to the boot
+// loop, which decides them in every phase.
 func (s *svinit) Handle(ctx context.Context, req control.Request) control.Response {
 	switch req.Verb {
-	case "reload":
-		if err := s.reload(); err != nil {
-			return control.Response{Error: err.Error()}
-		}
-		return control.Response{OK: true}
-	case "shutdown":
-		s.requestStop(0, "sv shutdown")
-		return control.Response{OK: true}
-	case "metrics":
-		return control.Response{Error: "metrics not available"}
 	case "status":
 		st, unknown := s.sup.Status(req.Names)
 		resp := control.Response{OK: len(unknown) == 0, Services: wireStatus(st, time.Now())}
@@ -91,6 +82,7 @@ func wireStatus(list []supervisor.Status, now time.Time) []control.ServiceStatus
 			Name: st.Name, State: wireStates[st.State], Pid: st.Pid, Builtin: st.Builtin, Oneshot: st.Oneshot,
 			Since: st.Since, Ready: st.Ready, WantUp: st.WantUp, NormallyUp: st.NormallyUp,
 			Restarts: st.Restarts, Failures: st.Failures, StatusText: st.Text, Detail: st.Detail,
+			Health: st.Health, Lines: jobLines(st.Value, now),
 		}
 		if st.State == supervisor.Backoff {
 			w.RestartIn = max(st.RetryAt.Sub(now), 0).Seconds()

@@ -28,9 +28,6 @@ func (s *svinit) loadPlan() (*plan.Plan, error) {
 // LoadPlan loads and validates a services folder: manifests, dependencies
 // and the users services run as. It is also `svinit check`.
 func LoadPlan(dir string, lookup func(string) (string, bool), users privdrop.DB) (*plan.Plan, []string, error) {
-	if err := checkServicesDir(dir); err != nil {
-		return nil, nil, err
-	}
 	set, err := manifest.Load(dir, lookup)
 	if err != nil {
 		return nil, nil, err

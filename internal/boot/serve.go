@@ -27,6 +27,8 @@ func (h bootHandler) Handle(ctx context.Context, req control.Request) control.Re
 			return control.Response{Error: err.Error()}
 		}
 		return control.Response{OK: true}
+	case "metrics":
+		return control.Response{OK: true, Text: string(h.s.renderMetrics())}
 	}
 	select {
 	case <-h.s.loaded:

@@ -2,7 +2,6 @@ package boot
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -39,31 +38,4 @@ func describeServicesDir(dir string, portList bool, root string) string {
 	}
 	return fmt.Sprintf("%s (%s is the system's port list, a file: service folders go in %s)",
 		dir, filepath.Join(root, seedServicesDir), dir)
-}
-
-// checkServicesDir fails with one line when dir exists but is not a
-// folder. os.ReadDir would block forever opening a FIFO, and say only
-// "not a directory" of a file.
-func checkServicesDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil || fi.IsDir() {
-		return nil // a missing folder is a warning of manifest.Load; others fail there
-	}
-	return fmt.Errorf("services folder %s is %s, not a folder: set SVINIT_SERVICES_DIR to a folder of service folders (on bases where %s is the port list, %s)",
-		dir, kind(fi.Mode()), seedServicesDir, svinitServicesDir)
-}
-
-// kind names a file type for a message.
-func kind(m fs.FileMode) string {
-	switch {
-	case m.IsRegular():
-		return "a regular file"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a folder (" + m.Type().String() + ")"
 }

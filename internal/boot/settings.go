@@ -11,6 +11,7 @@ import (
 
 	"alpine-server/internal/envsnap"
 	"alpine-server/internal/logmux"
+	"alpine-server/internal/metrics"
 )
 
 // Settings are svinit's SVINIT_* variables (SPEC §10), validated.
@@ -36,6 +37,8 @@ type Settings struct {
 
 	// boot (helper "boot"): the pre-stop delay of the first TERM
 	StopDelay time.Duration // SVINIT_STOP_DELAY
+	// MetricsAddr is SVINIT_METRICS_ADDR: where GET /metrics is served; "" = off.
+	MetricsAddr string
 }
 
 // LoadSettings reads the settings from getenv; every bad value is reported
@@ -76,6 +79,8 @@ func loadSettings(getenv func(string) string, root string) (*Settings, error) {
 	bad("SVINIT_SHUTDOWN_TIMEOUT", err)
 	s.StopDelay, err = parseDuration(getenv("SVINIT_STOP_DELAY"), 0)
 	bad("SVINIT_STOP_DELAY", err)
+	s.MetricsAddr, err = metrics.ParseAddr(getenv("SVINIT_METRICS_ADDR"))
+	bad("SVINIT_METRICS_ADDR", err)
 	s.LogFormat, err = logmux.ParseFormat(or(getenv("SVINIT_LOG_FORMAT"), "prefix"))
 	if err == nil && (s.LogFormat == logmux.Inherit || s.LogFormat == logmux.Discard) {
 		err = errors.New("want prefix, plain or json")

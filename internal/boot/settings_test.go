@@ -79,7 +79,7 @@ func TestLoadSettingsStopDelay(t *testing.T) {
 // TestLoadSettingsRefusesOutOfRangeDurations: "inf" or "1e300" seconds
 // used to overflow to a negative deadline (everything killed at once).
 func TestLoadSettingsRefusesOutOfRangeDurations(t *testing.T) {
-	for _, name := range []string{"SVINIT_SHUTDOWN_TIMEOUT", "SVINIT_WAIT_READY_TIMEOUT", "SVINIT_STARTUP_TIMEOUT"} {
+	for _, name := range []string{"SVINIT_SHUTDOWN_TIMEOUT", "SVINIT_WAIT_READY_TIMEOUT", "SVINIT_STARTUP_TIMEOUT", "SVINIT_STOP_DELAY"} {
 		for _, v := range []string{"inf", "+Inf", "infinity", "1e300", "NaN", "-1", "9223372036", "2562047h", "8761h", "-0.5"} {
 			_, err := LoadSettings(func(k string) string {
 				if k == name {

@@ -334,6 +334,9 @@ func lines(req Request, resp Response) (out, errs []string) {
 	if req.Verb == "status" {
 		for _, s := range resp.Services {
 			out = append(out, StatusLine(s, now))
+			for _, l := range s.Lines {
+				out = append(out, "  "+printable(l))
+			}
 		}
 	}
 	for _, r := range resp.Results {
@@ -359,6 +362,8 @@ func resultLine(req Request, r Result, s ServiceStatus, known bool, now time.Tim
 		return "", ""
 	case r.OK:
 		return "ok: " + StatusLine(s, now), ""
+	case quiet && known && r.Error == "unhealthy":
+		return "", r.Name + ": unhealthy (health: failing)"
 	case quiet && known:
 		return "", fmt.Sprintf("%s: not ready (%s)", r.Name, s.State)
 	case quiet:

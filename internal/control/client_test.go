@@ -113,6 +113,8 @@ func TestSvMain(t *testing.T) {
 		sent           Request
 	}{
 		{[]string{"status"}, 0, "run: ssh: (pid 23) Ns, ready\nrun: web: (pid 23) Ns, ready\n", "", Request{Verb: "status"}},
+		{[]string{"status", "cron"}, 0, "run: cron: (builtin) Ns, ready\n  job 3f2a9c1b root @daily backup: never run, next in 5h0m0s\n" +
+			"  job 0d1e2f3a alice * * * * * ?[2Jx: never run\n", "", Request{Verb: "status", Names: []string{"cron"}}},
 		{[]string{"status", "web", "missing"}, 1, "run: web: (pid 23) Ns, ready\n", "fail: missing: unknown service\n",
 			Request{Verb: "status", Names: []string{"web", "missing"}}},
 		{[]string{"start", "web"}, 0, "ok: run: web: (pid 23) Ns, ready\n", "", Request{Verb: "start", Names: []string{"web"}, Wait: 7}},
@@ -126,6 +128,7 @@ func TestSvMain(t *testing.T) {
 		{[]string{"kill", "missing"}, 1, "", "fail: missing: unknown service\n", Request{Verb: "kill", Names: []string{"missing"}}},
 		{[]string{"check"}, 0, "", "", Request{Verb: "check"}},
 		{[]string{"check", "web", "notready"}, 1, "", "notready: not ready (starting)\n", Request{Verb: "check", Names: []string{"web", "notready"}}},
+		{[]string{"check", "sick"}, 1, "", "sick: unhealthy (health: failing)\n", Request{Verb: "check", Names: []string{"sick"}}},
 		{[]string{"wait", "-t", "1", "slow"}, 1, "", "slow: not ready (starting)\n", Request{Verb: "wait", Names: []string{"slow"}, Wait: 1}},
 		{[]string{"wait", "missing"}, 1, "", "missing: unknown service\n", Request{Verb: "wait", Names: []string{"missing"}, Wait: 30}},
 		{[]string{"wait", "web"}, 0, "", "", Request{Verb: "wait", Names: []string{"web"}, Wait: 30}},

@@ -139,6 +139,7 @@ func (s *ServiceStatus) appendJSON(w *jsoncodec.Writer) {
 	w.String("health", s.Health, omitEmpty)
 	w.String("status_text", s.StatusText, omitEmpty)
 	w.Raw("detail", s.Detail, omitEmpty)
+	w.Strings("lines", s.Lines, omitEmpty)
 	w.Close()
 }
 
@@ -177,6 +178,8 @@ func (s *ServiceStatus) field(d *jsoncodec.Decoder, key string) bool {
 		s.StatusText = d.Str()
 	case "detail":
 		s.Detail = d.Raw()
+	case "lines":
+		s.Lines = d.Strings()
 	default:
 		return false
 	}

@@ -79,6 +79,12 @@ func (f *fakeHandler) result(req Request, n string) (Result, *ServiceStatus) {
 	case "notready":
 		s.State, s.Ready = "starting", false
 		return Result{Name: n, Error: "not ready"}, s
+	case "sick":
+		s.Health = "unhealthy"
+		return Result{Name: n, Error: "unhealthy"}, s
+	case "cron":
+		s.Pid, s.Builtin = 0, true
+		s.Lines = []string{"job 3f2a9c1b root @daily backup: never run, next in 5h0m0s", "job 0d1e2f3a alice * * * * * \x1b[2Jx: never run"}
 	}
 	if req.Verb == "stop" {
 		s.State, s.Pid, s.WantUp, s.Ready = "down", 0, false, false

@@ -72,6 +72,7 @@ type ServiceStatus struct {
 	Health     string        `json:"health,omitempty"`      // "", "healthy" or "unhealthy" (services with health:)
 	StatusText string        `json:"status_text,omitempty"` // the last STATUS= line of a notify service
 	Detail     jsoncodec.Raw `json:"detail,omitempty"`      // a built-in's Status() as JSON (cron jobs)
+	Lines      []string      `json:"lines,omitempty"`       // printed under the status line (cron: one a job)
 }
 
 // Peer is the client process at the other end of a connection, as the kernel

@@ -1,8 +1,7 @@
 package control
 
 import (
-	"alpine-server/internal/sockfile"
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"alpine-server/internal/sockfile"
 )
 
 // Logger is the part of svinit's logger the server uses;
@@ -25,15 +26,32 @@ type Logger interface {
 	Warnf(format string, a ...any)
 }
 
-// Server limits. A connection holds a slot from accept to close; when all
-// slots are taken the server stops accepting and clients queue in the
-// kernel's backlog (the socket is 0600 in a 0700 folder, so only root and
-// svinit's uid can queue there at all).
+// Server limits. An idle client never holds up another: until a
+// connection has sent something it waits in the idle set (one epoll set
+// for all, see idleSet), costing an fd and a few hundred bytes, not a
+// goroutine. Open connections are bounded to fit the fd limit (maxOpen);
+// at the bound the idle connection accepted first is dropped to make
+// room, and when none is idle new clients wait in the kernel's listen
+// queue until one closes (the socket is 0600 in a 0700 folder: only root
+// and svinit's uid can queue there at all). Requests being read and
+// answered are bounded too (maxConns goroutines); a readable connection
+// beyond that waits its turn, first come first served.
 const (
-	defaultMaxConns     = 32
+	defaultMaxConns     = 128
+	defaultMaxOpen      = 256
+	minOpen             = 16
 	defaultReadTimeout  = 5 * time.Second
 	defaultWriteTimeout = 5 * time.Second
+	// readChunk is what one read takes of a request line: a request is
+	// one short line.
+	readChunk = 512
 )
+
+// maxOpenFor fits the open connection bound to the soft RLIMIT_NOFILE: a
+// quarter of the fds, between minOpen and defaultMaxOpen.
+func maxOpenFor(softNOFILE uint64) int {
+	return int(min(max(softNOFILE/4, minOpen), defaultMaxOpen))
+}
 
 // nopLogger drops everything, for a nil Logger.
 type nopLogger struct{}
@@ -47,9 +65,32 @@ type server struct {
 	h            Handler
 	log          Logger
 	uid          int // svinit's own uid, allowed to change state
-	maxConns     int
+	maxConns     int // requests read or answered at once
+	maxOpen      int // open connections, idle ones included
 	readTimeout  time.Duration
 	writeTimeout time.Duration
+
+	ctx context.Context // serve's: done when the server stops
+	wg  sync.WaitGroup  // every goroutine serve started
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{} // every open connection
+	busy     int                // connections with a request goroutine
+	queue    []*conn            // readable, waiting for busy < maxConns
+	idle     *idleSet           // those that have sent nothing yet
+	freed    chan struct{}      // a connection closed (capacity 1)
+	drops    int                // idle connections dropped since lastWarn
+	lastWarn time.Time
+}
+
+// conn is one client connection.
+type conn struct {
+	uc       *net.UnixConn
+	fd       int    // uc's socket, for epoll and FIONREAD
+	id       uint32 // its event id in the idle set
+	accepted time.Time
+	busy     bool // counted in server.busy (s.mu)
+	reading  bool // reading its request (s.mu): woken at stop
 }
 
 // Serve listens on the unix socket path and answers requests with h until
@@ -67,6 +108,10 @@ func Serve(ctx context.Context, path string, h Handler, log Logger) error {
 	}
 	s := &server{h: h, log: log, uid: os.Getuid(), maxConns: defaultMaxConns,
 		readTimeout: defaultReadTimeout, writeTimeout: defaultWriteTimeout}
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
+		s.maxOpen = maxOpenFor(lim.Cur)
+	}
 	return s.serve(ctx, ln)
 }
 
@@ -97,22 +142,27 @@ func listen(path string) (*net.UnixListener, error) {
 
 // serve runs the accept loop until ctx is done.
 func (s *server) serve(ctx context.Context, ln *net.UnixListener) error {
+	idle, err := newIdleSet()
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("control socket %s: epoll: %w", ln.Addr(), err)
+	}
+	if s.maxOpen <= 0 {
+		s.maxOpen = defaultMaxOpen
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer s.wg.Wait()
 	defer cancel()
-	context.AfterFunc(ctx, func() { ln.Close() })
-	slots := make(chan struct{}, s.maxConns)
+	s.ctx, s.conns, s.idle, s.freed = ctx, map[*conn]struct{}{}, idle, make(chan struct{}, 1)
+	context.AfterFunc(ctx, func() {
+		ln.Close()
+		s.stop()
+	})
+	s.wg.Go(s.watchIdle)
 	backoff := 5 * time.Millisecond
 	for {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return nil
-		}
-		conn, err := ln.AcceptUnix()
+		uc, err := ln.AcceptUnix()
 		if err != nil {
-			<-slots
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -125,10 +175,150 @@ func (s *server) serve(ctx context.Context, ln *net.UnixListener) error {
 			continue
 		}
 		backoff = 5 * time.Millisecond
-		wg.Go(func() {
-			defer func() { <-slots }()
-			s.conn(ctx, conn)
-		})
+		c := &conn{uc: uc, accepted: time.Now()}
+		if raw, err := uc.SyscallConn(); err == nil {
+			raw.Control(func(fd uintptr) { c.fd = int(fd) })
+		}
+		if !s.admit(c) {
+			uc.Close()
+			return nil
+		}
+		if err := s.idle.add(c); err != nil {
+			s.release(c)
+			uc.Close()
+			if ctx.Err() == nil {
+				s.log.Warnf("control: watch connection: %v", err)
+			}
+		}
+	}
+}
+
+// admit counts c in: below maxOpen at once; at the bound by dropping the
+// idle connection accepted first; when none is idle, once one closes.
+// False when ctx ended first.
+func (s *server) admit(c *conn) bool {
+	for {
+		s.mu.Lock()
+		if len(s.conns) < s.maxOpen {
+			s.conns[c] = struct{}{}
+			s.mu.Unlock()
+			return true
+		}
+		s.mu.Unlock()
+		if victim := s.idle.takeIdlest(); victim != nil {
+			s.drop(victim)
+			continue
+		}
+		select {
+		case <-s.freed:
+		case <-s.ctx.Done():
+			return false
+		}
+	}
+}
+
+// droppedLine is the answer to a connection dropped while idle, encoded
+// once: a flood of drops costs no goroutine and no allocation each.
+var droppedLine = func() []byte {
+	b, _ := encodeResponse(&Response{Error: errDropped})
+	return append(b, '\n')
+}()
+
+// drop closes an idle connection, telling its client why. Its socket has
+// sent nothing and been sent nothing, so a non-blocking write of one short
+// line fits its buffer; if not, the client just sees the close.
+func (s *server) drop(c *conn) {
+	unix.Write(c.fd, droppedLine)
+	c.uc.Close()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.drops++
+	if now := time.Now(); now.Sub(s.lastWarn) >= time.Minute {
+		s.log.Warnf("control: %d connections open, the limit; dropping the idlest (%d since the last such warning)", s.maxOpen, s.drops)
+		s.lastWarn, s.drops = now, 0
+	}
+	s.mu.Unlock()
+}
+
+// dispatch gives c, which has something to read, a goroutine, or queues
+// it while maxConns requests are being answered.
+func (s *server) dispatch(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy >= s.maxConns {
+		s.queue = append(s.queue, c)
+		return
+	}
+	s.startLocked(c)
+}
+
+// startLocked runs c's goroutine, counted in s.busy. s.mu is held.
+func (s *server) startLocked(c *conn) {
+	s.busy++
+	c.busy = true
+	s.wg.Go(func() {
+		defer s.release(c)
+		s.conn(s.ctx, c)
+	})
+}
+
+// watchIdle dispatches each idle connection once it has something to read
+// or its read timeout passed; at stop it hands over the rest, which are
+// told svinit is stopping.
+func (s *server) watchIdle() {
+	next := time.Duration(-1)
+	for s.ctx.Err() == nil {
+		ready, err := s.idle.wait(next)
+		if err != nil {
+			s.log.Warnf("control: epoll_wait: %v", err)
+			sleepCtx(s.ctx, time.Second)
+		}
+		// Expired ones meet their read deadline at once, and say so.
+		expired, oldest := s.idle.takeExpired(time.Now().Add(-s.readTimeout))
+		for _, c := range append(ready, expired...) {
+			s.dispatch(c)
+		}
+		next = -1
+		if !oldest.IsZero() {
+			next = max(time.Until(oldest.Add(s.readTimeout)), 0)
+		}
+	}
+	for _, c := range s.idle.close() {
+		s.dispatch(c)
+	}
+}
+
+// release forgets c once its goroutine is done, starts the next queued
+// connection, and lets a waiting admit go.
+func (s *server) release(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	if c.busy {
+		s.busy--
+		c.busy = false
+	}
+	if len(s.queue) > 0 && s.busy < s.maxConns {
+		next := s.queue[0]
+		s.queue = s.queue[1:]
+		s.startLocked(next)
+	}
+	s.mu.Unlock()
+	select {
+	case s.freed <- struct{}{}:
+	default:
+	}
+}
+
+// stop wakes the idle set and every connection still reading its
+// request: svinit is stopping and will answer no more.
+func (s *server) stop() {
+	s.idle.wakeUp()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if c.reading {
+			c.uc.SetReadDeadline(time.Now())
+		}
 	}
 }
 
@@ -144,31 +334,42 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// errDropped answers a connection dropped while it sent nothing.
+const errDropped = "connection dropped: it sent no request while the connection limit was reached"
+
 // conn answers one connection: one request line, one response line.
-func (s *server) conn(ctx context.Context, c *net.UnixConn) {
-	defer c.Close()
-	peer, err := peerCred(c)
+func (s *server) conn(ctx context.Context, c *conn) {
+	defer c.uc.Close()
+	peer, err := peerCred(c.uc)
 	if err != nil {
 		s.log.Warnf("control: peer credentials: %v", err)
-		s.reply(c, peer, Response{Error: "cannot read peer credentials"})
+		s.reply(c.uc, peer, Response{Error: "cannot read peer credentials"})
 		return
 	}
-	req, err := s.readRequest(c)
+	line, err := s.readRequest(ctx, c)
+	var req Request
+	if err == nil {
+		req, err = decodeRequest(line)
+	}
+	if err != nil && ctx.Err() != nil {
+		s.reply(c.uc, peer, Response{Error: "svinit is stopping"})
+		return
+	}
 	if err != nil {
 		s.log.Warnf("control: %s: %v", peer, err)
-		s.reply(c, peer, Response{Error: err.Error()})
+		s.reply(c.uc, peer, Response{Error: err.Error()})
 		return
 	}
 	if err := s.allow(peer, req); err != nil {
 		s.log.Warnf("control: %s: %s refused: %v", peer, req.Verb, err)
-		s.reply(c, peer, Response{Error: err.Error()})
+		s.reply(c.uc, peer, Response{Error: err.Error()})
 		return
 	}
 	s.log.Debugf("control: %s: %s %v", peer, req.Verb, req.Names)
 	ctx, cancel := context.WithCancel(withPeer(ctx, peer))
 	defer cancel()
-	go cancelOnHangup(c, cancel)
-	s.reply(c, peer, s.handle(ctx, peer, req))
+	go cancelOnHangup(c.uc, cancel)
+	s.reply(c.uc, peer, s.handle(ctx, peer, req))
 }
 
 // handle calls the handler, turning a panic into an error answer: a bug in
@@ -209,37 +410,56 @@ func peerCred(c *net.UnixConn) (Peer, error) {
 	return Peer{Pid: int(cred.Pid), Uid: int(cred.Uid), Gid: int(cred.Gid)}, nil
 }
 
-// readRequest reads and decodes one line within the read deadline.
-func (s *server) readRequest(c *net.UnixConn) (Request, error) {
-	if err := c.SetReadDeadline(time.Now().Add(s.readTimeout)); err != nil {
-		return Request{}, fmt.Errorf("set read deadline: %w", err)
+// readRequest reads one line within the read timeout, counted from the
+// accept, readChunk bytes at a time.
+func (s *server) readRequest(ctx context.Context, c *conn) ([]byte, error) {
+	// Under s.mu, so stop either sees c reading (and moves the deadline
+	// to now after this) or has run already (and ctx is done).
+	s.mu.Lock()
+	c.reading = true
+	err := c.uc.SetReadDeadline(c.accepted.Add(s.readTimeout))
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		c.reading = false
+		s.mu.Unlock()
+	}()
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
+		return nil, fmt.Errorf("set read deadline: %w", err)
 	}
-	line, err := readLine(bufio.NewReader(c), MaxRequestBytes)
-	if err != nil {
-		return Request{}, err
-	}
-	return decodeRequest(line)
+	return readLine(c.uc, MaxRequestBytes)
 }
 
 // errTooLarge is the answer to a line over MaxRequestBytes.
 var errTooLarge = fmt.Errorf("request too large (max %d bytes)", MaxRequestBytes)
 
-// readLine reads up to and including '\n', at most max bytes in all. A last
-// line without '\n' before EOF counts (for hand-made clients such as
+// readLine reads up to and including '\n', at most max bytes in all.
+// Bytes after the '\n' are dropped (a client sends one line). A last line
+// without '\n' before EOF counts (for hand-made clients such as
 // `printf ... | socat`).
-func readLine(r *bufio.Reader, max int) ([]byte, error) {
+func readLine(r io.Reader, max int) ([]byte, error) {
 	var line []byte
+	chunk := make([]byte, readChunk)
 	for {
-		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if len(line) > max {
-			return nil, errTooLarge
+		n, err := r.Read(chunk)
+		if n > 0 {
+			if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
+				n = i + 1
+				err = nil
+			}
+			line = append(line, chunk[:n]...)
+			if len(line) > max {
+				return nil, errTooLarge
+			}
+			if line[len(line)-1] == '\n' {
+				return line, nil
+			}
 		}
 		switch {
 		case err == nil:
-			return line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
 		case errors.Is(err, io.EOF) && len(line) > 0:
 			return line, nil
 		case errors.Is(err, io.EOF):
@@ -264,15 +484,46 @@ func (s *server) allow(p Peer, req Request) error {
 	return fmt.Errorf("permission denied: uid %d may only read status (state changes need %s)", p.Uid, who)
 }
 
-// cancelOnHangup cancels a request whose client closed its end: anything
-// the client sends after the request line is ignored, and EOF means it left
-// (a waiting handler then stops waiting). It returns when the server closes
-// the connection.
+// cancelOnHangup cancels a request whose client has gone: it closed its
+// end of the connection entirely. A half-close (shutdown(SHUT_WR), what
+// `printf ... | socat` does) is not a hang-up: the client still reads the
+// answer. Anything the client sends after its request is discarded. It
+// returns when the server closes the connection.
 func cancelOnHangup(c *net.UnixConn, cancel context.CancelFunc) {
-	if c.SetReadDeadline(time.Time{}) == nil {
-		io.Copy(io.Discard, c)
+	defer cancel()
+	raw, err := c.SyscallConn()
+	if err != nil || c.SetReadDeadline(time.Time{}) != nil {
+		return
 	}
-	cancel()
+	var buf [readChunk]byte
+	eof := false
+	// raw.Read calls the function again each time the socket becomes
+	// readable (edge-triggered), until it returns true or c is closed.
+	// After EOF the next edge is the peer's full close: both directions
+	// shut down, which poll reports as POLLHUP (net/unix/af_unix.c,
+	// unix_release_sock sets SHUTDOWN_MASK on the peer).
+	raw.Read(func(fd uintptr) bool {
+		for !eof {
+			n, err := unix.Read(int(fd), buf[:])
+			switch {
+			case n > 0 || err == unix.EINTR:
+			case err == unix.EAGAIN:
+				return false
+			case err != nil:
+				return true // ECONNRESET: the client is gone
+			default:
+				eof = true
+			}
+		}
+		return peerGone(int(fd))
+	})
+}
+
+// peerGone reports POLLHUP on fd: the other end closed entirely.
+func peerGone(fd int) bool {
+	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(p, 0)
+	return err == nil && n > 0 && p[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0
 }
 
 // reply writes resp as one line within the write deadline.

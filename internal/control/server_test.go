@@ -146,23 +146,30 @@ func TestServerManyClients(t *testing.T) {
 	}
 }
 
+// TestServerCancelsOnHangup: a waiting handler stops when its client
+// closes its end, also after a half-close (which alone is no hang-up).
 func TestServerCancelsOnHangup(t *testing.T) {
-	h := newFakeHandler()
-	path, _ := testServer(t, h, nil)
-	c, err := net.Dial("unix", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Write([]byte(`{"verb":"wait","names":["block"],"wait":60}` + "\n"))
-	eventually(t, func() bool { return h.count() == 1 }, "the handler to get the request")
-	c.Close()
-	select {
-	case v := <-h.cancelled:
-		if v != "wait" {
-			t.Errorf("cancelled %q", v)
+	for _, halfCloseFirst := range []bool{false, true} {
+		h := newFakeHandler()
+		path, _ := testServer(t, h, nil)
+		c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("handler context not cancelled after the client hung up")
+		c.Write([]byte(`{"verb":"wait","names":["block"],"wait":60}` + "\n"))
+		if halfCloseFirst {
+			c.CloseWrite()
+		}
+		eventually(t, func() bool { return h.count() == 1 }, "the handler to get the request")
+		c.Close()
+		select {
+		case v := <-h.cancelled:
+			if v != "wait" {
+				t.Errorf("cancelled %q", v)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("handler context not cancelled after the client hung up (half-closed first: %v)", halfCloseFirst)
+		}
 	}
 }
 

@@ -40,13 +40,17 @@ const (
 //	backoff: web: exited 1, restart in 1.6s
 //	fatal: web: exited 1 ten times in 60s; last: exited 1
 //	fatal: web: failed ten times in 60s             (no exit: e.g. ready timeouts)
+//	run: web: (pid 23) 154s, ready, unhealthy        (health: failing)
+//	run: db: (pid 31) 9s, ready; ready to accept connections   (its STATUS=)
 //
 // The seconds are the time in the current state. The suffixes follow runit:
 // ", normally down" for a running service that is not auto_start, ", normally
 // up" for a stopped one that is; ", want up" / ", want down" when the wanted
 // state differs from the running one; ", ready" once readiness is reached.
 // A finish line and a finished oneshot's line leave the runit suffixes out.
-// backoff and fatal lines carry their reason instead.
+// backoff and fatal lines carry their reason instead. A service with
+// health: says ", healthy" or ", unhealthy"; a running notify service's
+// last STATUS= follows a "; ", control characters shown as "?".
 func StatusLine(s ServiceStatus, now time.Time) string {
 	head := s.State + ": " + s.Name + ": "
 	switch s.State {
@@ -63,10 +67,28 @@ func StatusLine(s ServiceStatus, now time.Time) string {
 		parts = append(parts, strconv.Itoa(int(max(now.Sub(s.Since), 0)/time.Second))+"s")
 	}
 	items := suffixes(s)
+	if s.Health != "" {
+		items = append(items, s.Health)
+	}
 	if first := strings.Join(parts, " "); first != "" {
 		items = append([]string{first}, items...)
 	}
-	return strings.TrimSuffix(head+strings.Join(items, ", "), " ")
+	line := strings.TrimSuffix(head+strings.Join(items, ", "), " ")
+	if s.StatusText != "" && running(s) {
+		line += "; " + printable(s.StatusText)
+	}
+	return line
+}
+
+// printable replaces control characters, so a service's text cannot
+// move the cursor or clear the terminal of whoever runs sv status.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // process is "(pid N)" or "(builtin)" for a service with something running.

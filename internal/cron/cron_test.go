@@ -350,8 +350,10 @@ func TestScanDirSkips(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	for n := range files {
-		names = append(names, n)
+	for n, sig := range files {
+		if sig.size != notRegular {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	if want := []string{"alice", "carol", "root"}; !slices.Equal(names, want) {
@@ -444,4 +446,18 @@ func TestPanicInAWatcherEndsRunWithPanicError(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run went on after a watcher panicked")
 	}
+}
+
+// TestRescanWarnsAboutANewFIFO: a crontab that turns up as a FIFO (or any
+// other file that is not regular) is warned about at the next rescan,
+// naming it, and never opened.
+func TestRescanWarnsAboutANewFIFO(t *testing.T) {
+	h := newHarness(t, map[string]string{"root": "* * * * * x\n"}, nil)
+	h.start()
+	if err := syscall.Mkfifo(filepath.Join(h.dir, "alice"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.at(12, 1, 30) // the rescan, a minute after start
+	h.waitLog("warn: cron: " + filepath.Join(h.dir, "alice") + ": not a regular file (a FIFO), skipping it")
+	h.waitLog("(crontabs changed)")
 }

@@ -47,12 +47,17 @@ func skipName(name string) string {
 	return ""
 }
 
+// notRegular is the size in a fileSig of an entry named like a crontab
+// that is not a regular file: it is never loaded, but kept in the scan so
+// that a rescan notices one appear or go (and warns about it).
+const notRegular = -1
+
 // scanDir lists the crontabs in dir by user name. A missing dir has no
 // crontabs. Symlinks are followed (ConfigMap mounts are symlinks). Names
 // that are never crontabs are in skipped; an entry named like a crontab
 // that is not a regular file after following symlinks (a folder, a FIFO,
-// a dangling link) is an error in bad, naming it (SPEC §4). Nothing here
-// opens a file.
+// a dangling link) is an error in bad, naming it (SPEC §4), and in files
+// with size notRegular. Nothing here opens a file.
 func scanDir(dir string) (files map[string]fileSig, skipped []string, bad []error, err error) {
 	ents, err := regfile.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -71,6 +76,7 @@ func scanDir(dir string) (files map[string]fileSig, skipped []string, bad []erro
 		fi, err := regfile.Stat(path)
 		if err != nil {
 			bad = append(bad, fmt.Errorf("%s: %w, skipping it", path, err))
+			files[name] = fileSig{size: notRegular}
 			continue
 		}
 		files[name] = fileSig{mtime: fi.ModTime(), size: fi.Size()}
@@ -128,8 +134,10 @@ func loadDir(dir string, loc *time.Location, lookup LookupUserFunc, warn func(er
 		warn(err)
 	}
 	users := make([]string, 0, len(files))
-	for u := range files {
-		users = append(users, u)
+	for u, sig := range files {
+		if sig.size != notRegular {
+			users = append(users, u)
+		}
 	}
 	sort.Strings(users)
 	var tabs []*userTab

@@ -2,8 +2,10 @@ package envsnap
 
 import (
 	"fmt"
-	"os"
+	"io/fs"
 	"strings"
+
+	"alpine-server/internal/regfile"
 )
 
 // Quote double-quotes v so that sh reads back exactly its bytes: inside
@@ -37,16 +39,9 @@ const maxEnvFile = 16 << 20
 // sh expansions ($VAR, `cmd`) are refused rather than guessed. Later
 // assignments of a key win, as in sh.
 func ReadFile(path string) (map[string]string, error) {
-	fi, err := os.Stat(path)
+	data, err := regfile.Read(path, maxEnvFile) // a FIFO never blocks PID 1
 	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > maxEnvFile {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, maxEnvFile)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
+		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
 	}
 	return Parse(path, data)
 }

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // nasty are values sh must read back byte for byte.
@@ -191,5 +193,24 @@ func TestReadFileErrors(t *testing.T) {
 	}
 	if _, err := ReadFile(bad); err == nil || err.Error() != bad+":2: expected KEY=value" {
 		t.Errorf("error = %v, want %s:2: expected KEY=value", err, bad)
+	}
+	// The file is re-read after every startup script: a FIFO there must
+	// not block PID 1 waiting for a writer.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := ReadFile(fifo)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "read "+fifo+": not a regular file (a FIFO)" {
+			t.Errorf("FIFO: error = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadFile blocked on a FIFO")
 	}
 }

@@ -46,6 +46,9 @@ func Load(dir string, lookup func(string) (string, bool)) (*Set, error) {
 		set.Warnings = append(set.Warnings, fmt.Sprintf("%s: no such services folder; no services", abs))
 		return set, nil
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		return set, fmt.Errorf("services folder %s: cannot read it as uid %d: permission denied; make it readable (chmod a+rx) or point SVINIT_SERVICES_DIR (or svinit check --services) at another folder", abs, os.Geteuid())
+	}
 	if err != nil {
 		return set, fmt.Errorf("services folder %s: %w; point SVINIT_SERVICES_DIR (or svinit check --services) at the folder that holds one folder per service", abs, err)
 	}

@@ -158,8 +158,11 @@ func (s *Service) Pos(key string) string {
 // NamePattern is the rule for service folder names (SPEC §4).
 const NamePattern = `^[a-z0-9][a-z0-9_.-]{0,63}$`
 
-// ValidName reports whether name matches NamePattern. Hand-written rather
-// than regexp: svinit links nothing else that needs regexp (SPEC §12).
+// ValidName reports whether name matches NamePattern. It is the one copy
+// of the rule: every package that checks a service name (the control
+// protocol too) calls it. Hand-written, as a loop over bytes, rather than a
+// regexp compiled at start-up in PID 1; FuzzValidName holds it to
+// NamePattern.
 func ValidName(name string) bool {
 	if name == "" || len(name) > 64 {
 		return false

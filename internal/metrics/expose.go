@@ -51,6 +51,10 @@ type Service struct {
 	// HasExit is false before the first exit (no series then).
 	LastExit int
 	HasExit  bool
+	// NotifyIgnored counts the notify messages ignored (foreign sender,
+	// oversized, malformed); Notify says the service has a notify socket.
+	NotifyIgnored uint64
+	Notify        bool
 }
 
 // CronJob is one line of a crontab.
@@ -115,6 +119,7 @@ func (w *writer) services(s *Snapshot) {
 		{"svinit_service_restarts_total", "counter", "Restarts of the service since svinit started.", func(v Service) (float64, bool) { return float64(v.Restarts), true }},
 		{"svinit_service_start_time_seconds", "gauge", "Start time of the service's current process, in seconds since the epoch.", func(v Service) (float64, bool) { return unixSeconds(v.Started), !v.Started.IsZero() }},
 		{"svinit_service_last_exit_code", "gauge", "Exit code of the service's last exit (128+N when killed by signal N).", func(v Service) (float64, bool) { return float64(v.LastExit), v.HasExit }},
+		{"svinit_notify_messages_ignored_total", "counter", "Messages on the service's NOTIFY_SOCKET that were ignored: from another process, oversized or malformed.", func(v Service) (float64, bool) { return float64(v.NotifyIgnored), v.Notify }},
 	}, s.Services, func(v Service) []string { return []string{"service", v.Name} })
 	w.family("svinit_service_state", "gauge", "1 for the state the service is in, 0 for the others.")
 	for _, v := range s.Services {

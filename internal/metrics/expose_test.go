@@ -19,7 +19,7 @@ func example() *Snapshot {
 	return &Snapshot{
 		States: states,
 		Services: []Service{
-			{Name: "web", State: "run", Up: true, Ready: true, Healthy: true, Restarts: 3, Started: started, LastExit: 1, HasExit: true},
+			{Name: "web", State: "run", Up: true, Ready: true, Healthy: true, Restarts: 3, Started: started, LastExit: 1, HasExit: true, Notify: true, NotifyIgnored: 4},
 			{Name: "db", State: "starting", Up: true, Started: started},
 			{Name: "syslog", State: "down"},
 		},
@@ -93,6 +93,8 @@ func TestAppend(t *testing.T) {
 		{"svinit_service_start_time_seconds", []string{"service", "syslog"}, math.NaN()},
 		{"svinit_service_last_exit_code", []string{"service", "web"}, 1},
 		{"svinit_service_last_exit_code", []string{"service", "db"}, math.NaN()},
+		{"svinit_notify_messages_ignored_total", []string{"service", "web"}, 4},
+		{"svinit_notify_messages_ignored_total", []string{"service", "db"}, math.NaN()},
 		{"svinit_cron_job_runs_total", []string{"user", "root", "job", "3f2a9c1b"}, 10},
 		{"svinit_cron_job_runs_total", []string{"user", "app", "job", "0000beef"}, 0},
 		{"svinit_cron_job_failures_total", []string{"user", "root", "job", "3f2a9c1b"}, 2},

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -230,4 +232,24 @@ func TestListenPortInUse(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `SVINIT_METRICS_ADDR="`+ln.Addr().String()+`"`) || !strings.Contains(err.Error(), "address already in use") {
 		t.Errorf("Listen on a port in use: %v", err)
 	}
+}
+
+// FuzzReadRequest: no request head makes the reader panic or accept
+// something that is not "METHOD /path HTTP/1.x" followed by headers and
+// a blank line. Seeds: testdata/fuzz/FuzzReadRequest.
+func FuzzReadRequest(f *testing.F) {
+	for _, s := range []string{"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", "HEAD /metrics?x HTTP/1.0\n\n", "GET /metrics\r\n\r\n", "\r\n", ""} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		method, path, err := readRequest(bufio.NewReaderSize(io.LimitReader(bytes.NewReader(b), maxRequest), 1024))
+		if err != nil {
+			return
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if method == "" || !strings.HasPrefix(path, "/") || strings.Contains(path, "?") || !strings.HasPrefix(line, method+" ") ||
+			!strings.Contains(string(b), "\n\r\n") && !strings.Contains(string(b), "\n\n") {
+			t.Fatalf("accepted %q as %q %q", b, method, path)
+		}
+	})
 }

@@ -134,14 +134,23 @@ func (p Exec) Check(ctx context.Context) error {
 // String names the probe in log lines.
 func (p Exec) String() string { return "exec " + strings.Join(p.Argv, " ") }
 
-// Wait checks p every interval until it passes (nil) or ctx ends
-// (ctx.Err()). Each failed check is handed to failed, so the caller can say
-// why when it gives up. Each attempt is bounded by the interval (at least
-// 1s) so a hung peer cannot hold the loop. The overall bound (ready.timeout)
-// is the caller's.
+// firstRetry is the first pause after a failed readiness check. Pauses
+// double up to the interval: a daemon that binds its port a few
+// milliseconds after it starts is ready then, not a whole interval later,
+// and a slow one is still checked only every interval.
+const firstRetry = 5 * time.Millisecond
+
+// Wait checks p until it passes (nil) or ctx ends (ctx.Err()): at once,
+// then after 5 ms, 10 ms, 20 ms... and from then on every interval. Each
+// failed check is handed to failed, so the caller can say why when it
+// gives up. Each attempt is bounded by the interval (at least 1s) so a
+// hung peer cannot hold the loop. The overall bound (ready.timeout) is the
+// caller's.
 func Wait(ctx context.Context, p Probe, interval time.Duration, failed func(error)) error {
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
+	pause := min(firstRetry, interval)
+	t := time.NewTimer(pause)
+	t.Stop()
+	defer t.Stop()
 	for {
 		attempt, stop := context.WithTimeout(ctx, max(interval, time.Second))
 		err := p.Check(attempt)
@@ -153,10 +162,12 @@ func Wait(ctx context.Context, p Probe, interval time.Duration, failed func(erro
 			return ctx.Err()
 		}
 		failed(err)
+		t.Reset(pause)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick.C:
+		case <-t.C:
 		}
+		pause = min(pause*2, interval)
 	}
 }

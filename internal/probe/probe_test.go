@@ -119,3 +119,34 @@ func TestExecAndWait(t *testing.T) {
 		t.Errorf("file appears: %v", err)
 	}
 }
+
+// failTimes fails its first n checks, then passes.
+type failTimes struct{ n, calls int }
+
+func (f *failTimes) Check(context.Context) error {
+	f.calls++
+	if f.calls <= f.n {
+		return errors.New("not yet")
+	}
+	return nil
+}
+
+func (f *failTimes) String() string { return "fail-times" }
+
+// TestWaitRampsUpToTheInterval: a daemon that binds a few milliseconds
+// after it starts is ready then, not one whole interval later (dependents
+// waited 200 ms for every tcp-probed service, ssh included).
+func TestWaitRampsUpToTheInterval(t *testing.T) {
+	p := &failTimes{n: 3}
+	start := time.Now()
+	if err := Wait(context.Background(), p, 10*time.Second, func(error) {}); err != nil {
+		t.Fatal(err)
+	}
+	// 5 + 10 + 20 ms of ramp; the old fixed cadence took 30 s.
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("ready after %v with 3 failed checks; want the first retries well inside the 10s interval", took)
+	}
+	if p.calls != 4 {
+		t.Errorf("%d checks, want 4", p.calls)
+	}
+}

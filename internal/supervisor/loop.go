@@ -52,6 +52,11 @@ func (u *unit) loop() {
 			u.handle(event{kind: evFinishExit, exit: x})
 		case r := <-u.readyC:
 			u.handle(event{kind: evReady, gen: r.gen, err: r.err, who: u.who()})
+		case n := <-u.notifyC:
+			u.handle(event{kind: evNotify, gen: n.gen, msg: n.msg, who: "pid " + strconv.Itoa(n.from)})
+			close(n.done)
+		case r := <-u.healthC:
+			u.handle(event{kind: evLiveness, gen: r.gen, err: r.err})
 		case <-u.timerC:
 			u.timerC = nil
 			u.handle(event{kind: evTimer, err: u.notReadyWhy()})
@@ -63,6 +68,7 @@ func (u *unit) loop() {
 		}
 	}
 	u.cancelProbe()
+	u.closeNotify()
 }
 
 // depsEvent is evDeps when it carries news: every dependency is ready, or
@@ -159,6 +165,8 @@ func (u *unit) perform(acts []action, now time.Time) error {
 			err = errNotRunning
 		case actRunFinish:
 			u.runFinish()
+		case actWatchHealth:
+			u.watchHealth(u.m.gen)
 		case actKillFinish:
 			if u.finish != nil {
 				u.killGroup(u.finish.Pid, syscall.SIGKILL)
@@ -187,6 +195,10 @@ func (u *unit) performTimer(a action, now time.Time) {
 		u.arm(now.Add(a.delay))
 	case actArmReady:
 		u.arm(now.Add(u.m.cfg.readyTimeout))
+	case actArmWatchdog:
+		u.arm(now.Add(u.m.watchdog))
+	case actExtend:
+		u.extend(now.Add(a.delay))
 	case actDisarm:
 		u.timerC = nil
 	case actEssential:
@@ -232,7 +244,7 @@ func (u *unit) start() error {
 	if len(argv) == 0 {
 		argv = []string{u.svc.Run}
 	}
-	c, err := u.spawn(argv, u.stdio)
+	c, err := u.spawnMain(argv)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -24,6 +25,9 @@ type fakeSys struct {
 	leftovers bool                    // a group outlives its leader until signalled
 	killErr   error                   // what killGroup answers (the signal is lost)
 	signals   []string                // "pgid SIG", in order
+	self      bool                    // processes get this test's own pid (the notify socket checks senders)
+	specs     []reaper.Spec           // what was launched
+	extra     []*os.File              // copies of the fds beyond 0-2 each launch got (ready: {fd: N})
 }
 
 type fakeProc struct {
@@ -36,12 +40,23 @@ func newFakeSys() *fakeSys {
 	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{}}
 }
 
-func (f *fakeSys) launch(reaper.Spec) (*reaper.Child, error) {
+func (f *fakeSys) launch(s reaper.Spec) (*reaper.Child, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.next++
+	if f.self {
+		f.next = os.Getpid()
+	}
 	p := &fakeProc{done: make(chan reaper.Exit, 1), leader: true}
 	f.procs[f.next] = p
+	f.specs = append(f.specs, s)
+	for _, fd := range s.Files[min(3, len(s.Files)):] {
+		if fd != ^uintptr(0) {
+			if dup, err := syscall.Dup(int(fd)); err == nil {
+				f.extra = append(f.extra, os.NewFile(uintptr(dup), "extra"))
+			}
+		}
+	}
 	return &reaper.Child{Pid: f.next, Done: p.done}, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"alpine-server/internal/manifest"
+	"alpine-server/internal/notify"
 	"alpine-server/internal/reaper"
 	"alpine-server/internal/restart"
 )
@@ -51,14 +52,15 @@ const (
 	evSignal                       // sv hup, term, ...
 	evTimer                        // the unit's one timer fired (err: why it is not ready, in Starting)
 	evReady                        // a readiness result for start generation gen (err: it failed)
-	evLiveness                     // the running service failed a liveness check (err) — issue 9
+	evLiveness                     // a health: probe result for start generation gen (err: it failed)
 	evShutdown                     // stop for good: shutdown, or removed by a reload
 	evDrain                        // not ready from now on, but keep running (SVINIT_STOP_DELAY)
+	evNotify                       // a notify message of the service's, for start generation gen (msg)
 	numEvents
 )
 
 var eventNames = [numEvents]string{"deps", "spawn-failed", "exit", "cleanup-done", "finish-exit",
-	"start", "once", "stop", "restart", "signal", "timer", "ready", "liveness", "shutdown", "drain"}
+	"start", "once", "stop", "restart", "signal", "timer", "ready", "liveness", "shutdown", "drain", "notify"}
 
 func (k eventKind) String() string { return eventNames[k] }
 
@@ -70,12 +72,14 @@ type event struct {
 	now        time.Time
 	exit       reaper.Exit
 	leftovers  bool   // evExit: processes of the group are still alive
-	gen        int    // evReady
+	gen        int    // evReady, evLiveness, evNotify
 	err        string // evSpawnFailed, evFinishExit, evTimer, evReady, evLiveness
 	skip       bool   // evSpawnFailed, evExit: a permission refusal while svinit is not root
 	depsReady  bool   // evDeps
 	skippedDep string // evDeps
-	who        string // evReady: "pid 23" or "builtin", for the log line
+	who        string // evReady, evNotify: "pid 23" or "builtin", for the log line
+
+	msg notify.Message // evNotify
 }
 
 // actKind is one thing the loop does for a transition, in order.
@@ -98,12 +102,15 @@ const (
 	actDisarm                     // no timer
 	actEssential                  // an essential service failed for good: svinit shuts down with code
 	actLog                        // a log line (level, msg)
+	actWatchHealth                // start the health: probe of generation gen
+	actArmWatchdog                // timer: the watchdog interval from now
+	actExtend                     // timer: a pending timer fires delay from now at the earliest (never past the shutdown deadline)
 	numActs
 )
 
 var actNames = [numActs]string{"spawn", "watch-ready", "stop-ready", "signal-stop", "kill", "signal",
 	"refuse", "run-finish", "kill-finish", "arm-kill", "tighten-kill", "arm-restart", "arm-ready",
-	"disarm", "essential", "log"}
+	"disarm", "essential", "log", "watch-health", "arm-watchdog", "extend"}
 
 func (k actKind) String() string { return actNames[k] }
 
@@ -118,7 +125,7 @@ const (
 
 type action struct {
 	kind  actKind
-	delay time.Duration // actArmRestart
+	delay time.Duration // actArmRestart, actExtend
 	code  int           // actEssential
 	level logLevel      // actLog
 	msg   string        // actLog
@@ -145,6 +152,12 @@ type unitConfig struct {
 	stopSignal   string        // "TERM", for log lines
 	stopTimeout  time.Duration // for log lines
 	uid          int           // svinit's uid, for skip lines
+
+	// What the service says and what is probed once it is ready (zero: none).
+	watchdog    time.Duration // WATCHDOG=1 at least this often (watchdog:)
+	health      string        // the health: probe, for log lines ("tcp :80"); "" = no health:
+	retries     int           // health: failures in a row that restart it
+	startPeriod time.Duration // health: failures this soon after the start do not count
 }
 
 // machine is a unit's state and the data its transitions read and write.
@@ -173,6 +186,12 @@ type machine struct {
 	restarts int
 	failures int       // failures within the fatal window
 	retryAt  time.Time // in Backoff: when it starts again
+
+	// Of the current run: its notify messages and its health: results.
+	text     string        // STATUS=
+	health   string        // "", healthy or unhealthy
+	fails    int           // health: failures in a row
+	watchdog time.Duration // the watchdog interval; WATCHDOG_USEC= may change it
 }
 
 // transition is the supervisor's specification: from a state and an event
@@ -207,9 +226,9 @@ func transition(m machine, e event) (machine, []action) {
 	case evReady:
 		acts = m.onReady(e)
 	case evLiveness:
-		if m.state == Starting || m.state == Running {
-			acts = m.stopFailing(e.err + "; restarting it")
-		}
+		acts = m.onLiveness(e)
+	case evNotify:
+		acts = m.onNotify(e)
 	case evDrain:
 		m.drained, m.ready = true, false
 	}
@@ -241,6 +260,7 @@ func (m *machine) onDeps(e event) []action {
 	m.gen++
 	m.starts++
 	m.state, m.started, m.ready, m.reason, m.killed = Starting, e.now, false, stopNone, false
+	m.text, m.health, m.fails, m.watchdog = "", "", 0, m.cfg.watchdog
 	acts := []action{{kind: actSpawn}, {kind: actWatchReady}}
 	if m.cfg.readyTimeout > 0 {
 		acts = append(acts, action{kind: actArmReady})
@@ -450,6 +470,10 @@ func (m *machine) onTimer(e event) []action {
 	switch m.state {
 	case Starting:
 		return m.stopFailing(e.err + "; stopping it")
+	case Running:
+		if m.watchdog > 0 {
+			return m.stopFailing(fmt.Sprintf("watchdog: no WATCHDOG=1 within %s; restarting it", m.watchdog))
+		}
 	case Stopping:
 		m.killed = true
 		return []action{logAct(logWarn, "service %s did not stop after SIG%s; sending SIGKILL", m.cfg.name, m.cfg.stopSignal),
@@ -480,7 +504,5 @@ func (m *machine) onReady(e event) []action {
 	if e.err != "" {
 		return m.stopFailing(e.err + "; stopping it")
 	}
-	m.state, m.ready = Running, !m.drained
-	return []action{{kind: actDisarm},
-		logAct(logInfo, "service %s ready (%s, %s)", m.cfg.name, e.who, e.now.Sub(m.started).Round(time.Millisecond))}
+	return m.becomeReady(e)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"alpine-server/internal/manifest"
+	"alpine-server/internal/notify"
 	"alpine-server/internal/reaper"
 	"alpine-server/internal/restart"
 )
@@ -52,7 +53,10 @@ func canonical(k eventKind) event {
 	case evReady:
 		e.gen, e.who = 1, "pid 23"
 	case evLiveness:
-		e.err = "health check failed"
+		e.gen, e.err = 1, "health check failed"
+	case evNotify:
+		e.gen, e.who = 1, "pid 23"
+		e.msg = notify.Message{Ready: true, Status: "serving", HasStatus: true}
 	}
 	return e
 }
@@ -76,53 +80,54 @@ var table = map[State]map[eventKind]cell{
 		evCleanupDone: {Down, ""}, evFinishExit: {Down, ""}, evStart: {Down, ""}, evOnce: {Down, ""},
 		evStop: {Down, ""}, evRestart: {Down, ""}, evSignal: {Down, "refuse"}, evTimer: {Down, ""},
 		evReady: {Down, ""}, evLiveness: {Down, ""}, evShutdown: {Down, ""}, evDrain: {Down, ""},
+		evNotify: {Down, ""},
 	},
 	Starting: {
 		evDeps: {Starting, ""}, evSpawnFailed: {Backoff, "log " + backoff}, evExit: {Backoff, "stop-ready disarm " + backoff},
 		evCleanupDone: {Starting, ""}, evFinishExit: {Starting, ""}, evStart: {Starting, ""}, evOnce: {Starting, ""},
 		evStop: {Stopping, stopActs}, evRestart: {Stopping, stopActs}, evSignal: {Starting, "signal"},
-		evTimer: {Stopping, failStop}, evReady: {Running, "disarm log"}, evLiveness: {Stopping, failStop},
-		evShutdown: {Stopping, stopActs}, evDrain: {Starting, ""},
+		evTimer: {Stopping, failStop}, evReady: {Running, "disarm log"}, evLiveness: {Starting, ""},
+		evShutdown: {Stopping, stopActs}, evDrain: {Starting, ""}, evNotify: {Running, "disarm log"},
 	},
 	Running: {
 		evDeps: {Running, ""}, evSpawnFailed: {Running, ""}, evExit: {Backoff, "stop-ready disarm " + backoff},
 		evCleanupDone: {Running, ""}, evFinishExit: {Running, ""}, evStart: {Running, ""}, evOnce: {Running, ""},
 		evStop: {Stopping, stopActs}, evRestart: {Stopping, stopActs}, evSignal: {Running, "signal"},
 		evTimer: {Running, ""}, evReady: {Running, ""}, evLiveness: {Stopping, failStop},
-		evShutdown: {Stopping, stopActs}, evDrain: {Running, ""},
+		evShutdown: {Stopping, stopActs}, evDrain: {Running, ""}, evNotify: {Running, ""},
 	},
 	Stopping: {
 		evDeps: {Stopping, ""}, evSpawnFailed: {Stopping, ""}, evExit: {Down, "stop-ready disarm log"},
 		evCleanupDone: {Stopping, ""}, evFinishExit: {Stopping, ""}, evStart: {Stopping, ""}, evOnce: {Stopping, ""},
 		evStop: {Stopping, ""}, evRestart: {Stopping, ""}, evSignal: {Stopping, "signal"},
 		evTimer: {Stopping, "log kill"}, evReady: {Stopping, ""}, evLiveness: {Stopping, ""},
-		evShutdown: {Stopping, "tighten-kill"}, evDrain: {Stopping, ""},
+		evShutdown: {Stopping, "tighten-kill"}, evDrain: {Stopping, ""}, evNotify: {Stopping, ""},
 	},
 	Cleanup: {
 		evDeps: {Cleanup, ""}, evSpawnFailed: {Cleanup, ""}, evExit: {Cleanup, ""},
 		evCleanupDone: {Backoff, "disarm " + backoff}, evFinishExit: {Cleanup, ""}, evStart: {Cleanup, ""},
 		evOnce: {Cleanup, ""}, evStop: {Cleanup, ""}, evRestart: {Cleanup, ""}, evSignal: {Cleanup, "refuse"},
 		evTimer: {Cleanup, "log kill arm-kill"}, evReady: {Cleanup, ""}, evLiveness: {Cleanup, ""},
-		evShutdown: {Cleanup, "tighten-kill"}, evDrain: {Cleanup, ""},
+		evShutdown: {Cleanup, "tighten-kill"}, evDrain: {Cleanup, ""}, evNotify: {Cleanup, ""},
 	},
 	Finish: {
 		evDeps: {Finish, ""}, evSpawnFailed: {Finish, ""}, evExit: {Finish, ""}, evCleanupDone: {Finish, ""},
 		evFinishExit: {Backoff, "disarm " + backoff}, evStart: {Finish, ""}, evOnce: {Finish, ""},
 		evStop: {Finish, ""}, evRestart: {Finish, ""}, evSignal: {Finish, "refuse"},
 		evTimer: {Finish, "log kill-finish"}, evReady: {Finish, ""}, evLiveness: {Finish, ""},
-		evShutdown: {Finish, "tighten-kill"}, evDrain: {Finish, ""},
+		evShutdown: {Finish, "tighten-kill"}, evDrain: {Finish, ""}, evNotify: {Finish, ""},
 	},
 	Backoff: {
 		evDeps: {Backoff, ""}, evSpawnFailed: {Backoff, ""}, evExit: {Backoff, ""}, evCleanupDone: {Backoff, ""},
 		evFinishExit: {Backoff, ""}, evStart: {Down, "disarm"}, evOnce: {Down, "disarm"}, evStop: {Down, "disarm"},
 		evRestart: {Down, "disarm"}, evSignal: {Backoff, "refuse"}, evTimer: {Down, ""}, evReady: {Backoff, ""},
-		evLiveness: {Backoff, ""}, evShutdown: {Down, "disarm"}, evDrain: {Backoff, ""},
+		evLiveness: {Backoff, ""}, evShutdown: {Down, "disarm"}, evDrain: {Backoff, ""}, evNotify: {Backoff, ""},
 	},
 	Fatal: {
 		evDeps: {Fatal, ""}, evSpawnFailed: {Fatal, ""}, evExit: {Fatal, ""}, evCleanupDone: {Fatal, ""},
 		evFinishExit: {Fatal, ""}, evStart: {Down, ""}, evOnce: {Down, ""}, evStop: {Down, ""},
 		evRestart: {Down, ""}, evSignal: {Fatal, "refuse"}, evTimer: {Fatal, ""}, evReady: {Fatal, ""},
-		evLiveness: {Fatal, ""}, evShutdown: {Down, ""}, evDrain: {Fatal, ""},
+		evLiveness: {Fatal, ""}, evShutdown: {Down, ""}, evDrain: {Fatal, ""}, evNotify: {Fatal, ""},
 	},
 }
 

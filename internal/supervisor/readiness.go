@@ -22,22 +22,19 @@ func (u *unit) watchReady(gen int) {
 		return
 	}
 	r := u.svc.Ready
-	var p probe.Probe
 	switch r.Kind {
 	case manifest.ReadyStarted:
 		u.pending = append(u.pending, event{kind: evReady, gen: gen, who: u.who()})
 		return
-	case manifest.ReadyTCP:
-		p = probe.TCP{Addr: r.HostPort}
-	case manifest.ReadyHTTP:
-		p = probe.HTTP{Addr: r.HostPort, Path: r.Path}
-	case manifest.ReadyFile:
-		p = probe.File{Path: r.Addr}
-	case manifest.ReadyExec:
-		p = probe.Exec{Argv: r.Exec, Start: func(argv []string) (*reaper.Child, error) {
-			return u.spawn(argv, [3]uintptr{u.stdio[0], u.stdio[0], u.stdio[0]})
-		}}
-	default:
+	case manifest.ReadyNotify:
+		u.probeWhy = func() string { return fmt.Sprintf("no READY=1 on its NOTIFY_SOCKET after %s", r.Timeout) }
+		return // the socket is the source: loop gets its messages
+	case manifest.ReadyFD:
+		u.watchFD(gen)
+		return
+	}
+	p := u.probeOf(r)
+	if p == nil {
 		// A kind this supervisor has no source for: no result comes, and
 		// ready.timeout (if any) fails the start.
 		u.log.Warnf("service %s: readiness %q is not supported here; it will not become ready", u.name, r.Kind)
@@ -74,9 +71,47 @@ func (u *unit) sendReady(gen int, err string) {
 	}
 }
 
+// probeOf is the probe of a ready: or health: mapping; an exec probe
+// runs as the service's processes do, its output to /dev/null.
+func (u *unit) probeOf(r manifest.Ready) probe.Probe {
+	return probeFor(r, func(argv []string) (*reaper.Child, error) {
+		return u.spawn(argv, [3]uintptr{u.stdio[0], u.stdio[0], u.stdio[0]})
+	})
+}
+
+// probeFor is the probe of the kinds tcp, http, file and exec (started
+// with start); nil for the kinds that are no probe.
+func probeFor(r manifest.Ready, start probe.Starter) probe.Probe {
+	switch r.Kind {
+	case manifest.ReadyTCP:
+		return probe.TCP{Addr: r.HostPort}
+	case manifest.ReadyHTTP:
+		return probe.HTTP{Addr: r.HostPort, Path: r.Path}
+	case manifest.ReadyFile:
+		return probe.File{Path: r.Addr}
+	case manifest.ReadyExec:
+		return probe.Exec{Argv: r.Exec, Start: start}
+	}
+	return nil
+}
+
+// probeName names a probe in log lines ("file /run/alive").
+func probeName(r manifest.Ready) string {
+	if p := probeFor(r, nil); p != nil {
+		return p.String()
+	}
+	return string(r.Kind)
+}
+
+// cancelProbe ends the readiness source and the health: probe of the run.
 func (u *unit) cancelProbe() {
 	if u.probeStop != nil {
 		u.probeStop()
 		u.probeStop, u.probeWhy = nil, nil
+	}
+	u.probeWhy = nil
+	if u.healthStop != nil {
+		u.healthStop()
+		u.healthStop = nil
 	}
 }

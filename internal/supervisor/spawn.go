@@ -148,8 +148,14 @@ func environ(base []string, svc *manifest.Service, home string) []string {
 // exec probe): in its folder or directory, as its user, in a new process
 // group, with stdio as fds 0, 1, 2.
 func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
+	return u.spawnWith(argv, stdio[:], nil)
+}
+
+// spawnWith is spawn with the child's fds 0, 1, 2 and beyond, and extra
+// variables over its environment.
+func (u *unit) spawnWith(argv []string, files []uintptr, extra []string) (*reaper.Child, error) {
 	svc := u.svc
-	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: stdio[:]}
+	spec := reaper.Spec{Argv: argv, Dir: svc.Directory, Files: files}
 	if spec.Dir == "" {
 		spec.Dir = svc.Dir
 	}
@@ -161,7 +167,7 @@ func (u *unit) spawn(argv []string, stdio [3]uintptr) (*reaper.Child, error) {
 		}
 		spec.Cred, home = cred.ForChild(), cred.Home
 	}
-	spec.Env = environ(u.sup.cfg.Environ(), svc, home)
+	spec.Env = append(withoutNotifyEnv(environ(u.sup.cfg.Environ(), svc, home)), extra...)
 	c, err := u.sup.sys.launch(spec)
 	if errors.Is(err, syscall.EPERM) && svc.User != "" {
 		return nil, fmt.Errorf("%w (svinit runs as uid %d and cannot switch to user %s)", err, os.Getuid(), svc.User)

@@ -36,6 +36,10 @@ type Config struct {
 	// EssentialFailed is called (once) when an essential service fails for
 	// good; svinit then shuts down with code.
 	EssentialFailed func(name string, code int)
+	// NotifyDir makes (once) and names the folder of the services' notify
+	// sockets: NAME there is NOTIFY_SOCKET of `ready: {notify: systemd}`.
+	// nil: no notify service can start.
+	NotifyDir func() (string, error)
 }
 
 // Supervisor owns the units.

@@ -167,6 +167,7 @@ type harnessOpts struct {
 	rootless bool
 	clock    *clock.Fake
 	sys      *fakeSys
+	environ  func() []string // the snapshot; nil = empty
 }
 
 func newHarnessWith(t *testing.T, o harnessOpts) *harness {
@@ -199,17 +200,23 @@ func newHarnessWith(t *testing.T, o harnessOpts) *harness {
 	}
 	mux := logmux.New(logmux.Options{Stdout: h.out, Stderr: h.out})
 	t.Cleanup(func() { mux.Close(time.Now().Add(time.Second)) })
+	notifyDir := t.TempDir()
+	environ := o.environ
+	if environ == nil {
+		environ = func() []string { return nil }
+	}
 	var c clock.Clock
 	if o.clock != nil {
 		c = o.clock
 	}
 	h.sup = New(Config{
 		Clock: c, Reaper: reaper.New(nil), Mux: mux, Log: mux.Logger("svinit", logmux.Debug, logmux.Prefix), Format: logmux.Prefix,
-		Environ: func() []string { return nil },
+		Environ: environ,
 		Builtins: func(_ string, d builtin.Deps) (builtin.Service, error) {
 			return &fake{name: d.Name, journal: h.journal, mode: h.mode(d.Name), gate: h.gates[d.Name]}, nil
 		},
 		EssentialFailed: func(name string, code int) { h.failed <- code },
+		NotifyDir:       func() (string, error) { return notifyDir, nil },
 	})
 	h.sup.rootless = o.rootless
 	if o.sys != nil {

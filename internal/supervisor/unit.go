@@ -12,6 +12,7 @@ import (
 	"alpine-server/internal/jsoncodec"
 	"alpine-server/internal/logmux"
 	"alpine-server/internal/manifest"
+	"alpine-server/internal/notify"
 	"alpine-server/internal/reaper"
 )
 
@@ -34,8 +35,14 @@ type Status struct {
 	LastExit   *ExitInfo
 	RetryAt    time.Time     // in Backoff: when it starts again
 	Text       string        // the service's own status text (notify STATUS=); "" for none
+	Health     string        // "", "healthy" or "unhealthy" (services with health:)
+	Notify     *notify.Stats // its notify socket's counts; nil without one
 	Skipped    string        // why it cannot run as svinit's user; "" = not skipped
 	Detail     jsoncodec.Raw // a built-in's Status as JSON, for --json
+
+	// Value is the built-in's Status itself (cron.StatusReport,
+	// syslogd.Stats), for what reads its fields: metrics, sv status lines.
+	Value jsoncodec.Value
 }
 
 // ExitInfo is the last exit of a service's main process.
@@ -87,6 +94,15 @@ type unit struct {
 
 	detail atomic.Pointer[func() jsoncodec.Value] // a built-in's Status, for --json
 
+	// Readiness the service announces and liveness (notifysrc.go).
+	notify     *notify.Socket               // ready: {notify: systemd}; nil otherwise
+	notifyC    chan notifyMsg               // its accepted messages, to the loop
+	target     atomic.Pointer[notifyTarget] // set by the loop at each start
+	accepted   *notifyTarget                // the notify goroutine's: the target a message was accepted for
+	fd         *notify.FD                   // ready: {fd: N}: the pipe of the current start
+	healthC    chan readyMsg                // health: results
+	healthStop context.CancelFunc           // ends the health: probe
+
 	mu sync.Mutex
 	st Status
 }
@@ -95,8 +111,13 @@ func newUnit(sup *Supervisor, svc *manifest.Service) (*unit, error) {
 	u := &unit{
 		name: svc.Name, svc: svc, sup: sup, log: sup.cfg.Log,
 		cmds: make(chan command), readyC: make(chan readyMsg, 1), quit: make(chan struct{}),
+		notifyC: make(chan notifyMsg), healthC: make(chan readyMsg),
 	}
 	if err := u.openLog(); err != nil {
+		return nil, err
+	}
+	if err := u.openNotify(); err != nil {
+		u.closeLog(sup.now())
 		return nil, err
 	}
 	u.m = machine{cfg: configOf(svc), state: Down, since: sup.now(), want: svc.AutoStart}
@@ -109,7 +130,10 @@ func configOf(svc *manifest.Service) unitConfig {
 	c := unitConfig{
 		name: svc.Name, oneshot: svc.Oneshot, finish: svc.Finish != "", essential: svc.Essential,
 		restart: svc.Restart, stopSignal: reaper.SignalName(svc.StopSignal), stopTimeout: svc.StopTimeout,
-		uid: os.Getuid(),
+		uid: os.Getuid(), watchdog: svc.Watchdog,
+	}
+	if h := svc.Health; h.Kind != manifest.ReadyStarted {
+		c.health, c.retries, c.startPeriod = probeName(h.Ready), h.Retries, h.StartPeriod
 	}
 	switch {
 	case svc.Builtin != "":
@@ -178,6 +202,7 @@ func (u *unit) publish() {
 		Name: u.name, State: m.state, Since: m.since, Builtin: u.svc.Builtin != "", Oneshot: u.svc.Oneshot,
 		Ready: m.ready, WantUp: m.want, NormallyUp: u.svc.AutoStart, Restarts: m.restarts, Starts: m.starts,
 		Failures: m.failures, RetryAt: m.retryAt, Skipped: m.skipped, Started: m.started,
+		Text: m.text, Health: m.health,
 	}
 	if m.exit != nil {
 		st.LastExit = &ExitInfo{Exit: *m.exit, Time: m.exitAt}
@@ -197,8 +222,13 @@ func (u *unit) publish() {
 // snapshot is the status for sv, with the built-in's detail.
 func (u *unit) snapshot() Status {
 	st := u.status()
+	if u.notify != nil {
+		n := u.notify.Stats()
+		st.Notify = &n
+	}
 	if d := u.detail.Load(); d != nil {
-		st.Detail = jsoncodec.Encode((*d)())
+		st.Value = (*d)()
+		st.Detail = jsoncodec.Encode(st.Value)
 	}
 	return st
 }

@@ -40,8 +40,9 @@ type Result struct {
 var ErrUnknownService = errors.New("unknown service")
 
 var (
-	errNotReady = errors.New("not ready")
-	errTimeout  = errors.New("timeout")
+	errNotReady  = errors.New("not ready")
+	errUnhealthy = errors.New("unhealthy")
+	errTimeout   = errors.New("timeout")
 )
 
 // Do applies a verb to the named services and, when req.Wait is positive,
@@ -67,8 +68,11 @@ func (s *Supervisor) doOne(ctx context.Context, req Request, name string) error 
 	}
 	switch req.Verb {
 	case VerbCheck:
-		if !u.status().Ready {
+		switch st := u.status(); {
+		case !st.Ready:
 			return errNotReady
+		case st.Health == unhealthy:
+			return errUnhealthy
 		}
 		return nil
 	case VerbWait:

@@ -25,7 +25,9 @@ type svStatus struct {
 		Code   int    `json:"code"`
 		Signal string `json:"signal"`
 	} `json:"last_exit"`
-	Detail json.RawMessage `json:"detail"`
+	Detail     json.RawMessage `json:"detail"`
+	Health     string          `json:"health"`
+	StatusText string          `json:"status_text"`
 }
 
 // statusJSON is `sv --json status NAME`, decoded.
