@@ -97,7 +97,7 @@ func TestNotifyWatchdogMissedRestarts(t *testing.T) {
 	t.Parallel()
 	needSystemdNotify(t)
 	b := boot(t, spec{services: map[string]map[string]string{
-		"web": {"manifest.yml": manifest("ready: {notify: systemd}", "watchdog: 1s"), "run": `#!/bin/sh
+		"web": {"manifest.yml": manifest("ready: {notify: systemd}", "watchdog: 3s"), "run": `#!/bin/sh
 echo "start WATCHDOG_USEC=$WATCHDOG_USEC"
 systemd-notify --ready
 n=0
@@ -106,15 +106,17 @@ echo hanging
 exec sleep 1000
 `},
 	}})
-	b.waitLog(`^web\s+\| start WATCHDOG_USEC=1000000$`, 10*time.Second)
+	b.waitLog(`^web\s+\| start WATCHDOG_USEC=3000000$`, 10*time.Second)
 	first := pidIn(t, b.waitStatus("web", `^run: web: \(pid \d+\) \d+s, ready`, 10*time.Second))
-	// 30 pings take over 3 s: three watchdog periods outlived.
-	b.waitLog(`^web\s+\| ping 30$`, 30*time.Second)
+	// 90 pings take over 9 s: three watchdog periods outlived. The period
+	// is 3s, not 1s: on a busy machine one turn of this loop (two forks, a
+	// systemd-notify) took over 1s, and the watchdog rightly fired.
+	b.waitLog(`^web\s+\| ping 90$`, 60*time.Second)
 	if st := b.statusJSON("web"); st.Restarts != 0 || st.Pid != first || !st.Ready {
 		t.Fatalf("restarted while pinging: %+v", st)
 	}
 	writeFile(t, filepath.Join(b.dir, "hang"), "", false)
-	b.waitLog(`warn: service web: watchdog: no WATCHDOG=1 within 1s; restarting it`, 10*time.Second)
+	b.waitLog(`warn: service web: watchdog: no WATCHDOG=1 within 3s; restarting it`, 10*time.Second)
 	waitFor(t, 10*time.Second, "the restart", func() bool {
 		st := b.statusJSON("web")
 		return st.Restarts == 1 && st.Pid != first && st.Pid != 0
