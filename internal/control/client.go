@@ -45,7 +45,6 @@ func SocketPath(env string) string {
 const (
 	defaultWait     = 7
 	defaultWaitVerb = 30
-	dialTimeout     = 2 * time.Second
 	replySlack      = 10 * time.Second // answer time beyond the requested wait
 )
 
@@ -228,13 +227,19 @@ func parseSeconds(flag, v string) (float64, error) {
 // cannot hang a HEALTHCHECK.
 func Call(path string, req Request) (Response, error) {
 	var resp Response
-	c, err := net.DialTimeout("unix", path, dialTimeout)
+	// One deadline for the whole call, the connect included: connecting to
+	// a unix socket fails at once or succeeds at once (as runit's sv opens
+	// its control fifo), so a separate connect timeout only fails a client
+	// that a busy machine held up.
+	deadline := time.Now().Add(time.Duration(req.Wait*float64(time.Second)) + replySlack)
+	d := dialer
+	d.Deadline = deadline
+	c, err := d.Dial("unix", path)
 	if err != nil {
 		return resp, unreachable(path, err)
 	}
 	defer c.Close()
-	wait := time.Duration(req.Wait * float64(time.Second))
-	if err := c.SetDeadline(time.Now().Add(wait + replySlack)); err != nil {
+	if err := c.SetDeadline(deadline); err != nil {
 		return resp, fmt.Errorf("svinit at %s: %w", path, err)
 	}
 	b, err := encodeRequest(&req)
@@ -253,6 +258,9 @@ func Call(path string, req Request) (Response, error) {
 	}
 	return resp, nil
 }
+
+// dialer dials svinit; tests set Control to stall the connect.
+var dialer net.Dialer
 
 // maxResponseBytes bounds the answer sv reads: far above the status of a
 // thousand services, far below what could hurt.

@@ -15,7 +15,7 @@ import (
 func TestLineIntegrity(t *testing.T) {
 	const producers, perProducer = 8, 300
 	var out, errs recorder
-	m := New(Options{Stdout: &out, Stderr: &errs, MaxBytes: 64 << 10})
+	m := New(Options{Stdout: &out, Stderr: &errs, MaxBytes: 64 << 10, StallTimeout: movingStall})
 	m.Register("p0")
 	produce(producers, perProducer, func(p, i int) {
 		e := Entry{Source: fmt.Sprintf("p%d", p), Line: integrityLine(p, i)}
@@ -33,6 +33,14 @@ func TestLineIntegrity(t *testing.T) {
 		t.Errorf("got %d lines, want %d", seen, producers*perProducer)
 	}
 }
+
+// movingStall is the StallTimeout of tests whose writer never stalls. The
+// stall clock is wall time, so a writer that is merely not scheduled looks
+// stuck: on a busy machine (go test -race ./internal/... beside the PID-1
+// suite and stress-ng --cpu 2) it went unscheduled past the default 2s and
+// WriteWait dropped lines ("producer 3 line 163 dropped"). Only a stuck
+// writer could take this long.
+const movingStall = 30 * time.Second
 
 // produce runs producers goroutines, each calling write for its lines
 // 0..perProducer-1 in order, and waits for them.
@@ -170,7 +178,7 @@ func TestDropReport(t *testing.T) {
 func TestSlowWriterBurstLossless(t *testing.T) {
 	const producers, perProducer = 4, 2500
 	sw := &slowWriter{delay: 20 * time.Microsecond}
-	m := New(Options{Stdout: sw, Stderr: sw, MaxBytes: 1024})
+	m := New(Options{Stdout: sw, Stderr: sw, MaxBytes: 1024, StallTimeout: movingStall})
 	m.Register("p0")
 	produce(producers, perProducer, func(p, i int) {
 		if !m.WriteWait(Entry{Source: fmt.Sprintf("p%d", p), Line: fmt.Sprintf("<%d.%d>", p, i)}) {

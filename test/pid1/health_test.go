@@ -97,7 +97,7 @@ func TestNotifyWatchdogMissedRestarts(t *testing.T) {
 	t.Parallel()
 	needSystemdNotify(t)
 	b := boot(t, spec{services: map[string]map[string]string{
-		"web": {"manifest.yml": manifest("ready: {notify: systemd}", "watchdog: 1s"), "run": `#!/bin/sh
+		"web": {"manifest.yml": manifest("ready: {notify: systemd}", "watchdog: 5s"), "run": `#!/bin/sh
 echo "start WATCHDOG_USEC=$WATCHDOG_USEC"
 systemd-notify --ready
 n=0
@@ -106,15 +106,23 @@ echo hanging
 exec sleep 1000
 `},
 	}})
-	b.waitLog(`^web\s+\| start WATCHDOG_USEC=1000000$`, 10*time.Second)
+	b.waitLog(`^web\s+\| start WATCHDOG_USEC=5000000$`, 10*time.Second)
 	first := pidIn(t, b.waitStatus("web", `^run: web: \(pid \d+\) \d+s, ready`, 10*time.Second))
-	// 30 pings take over 3 s: three watchdog periods outlived.
-	b.waitLog(`^web\s+\| ping 30$`, 30*time.Second)
+	// Pings for two whole watchdog periods, then one more ping: without
+	// them the watchdog would have fired twice. Timed, not counted, and
+	// with a 5s period rather than 1s: on a busy machine (make unit beside
+	// stress-ng --cpu 2) one turn of this loop (two forks, systemd-notify
+	// and its barrier) took 0.45s on average and, now and then, over 3s,
+	// and the watchdog rightly fired.
+	b.waitLog(`^web\s+\| ping 1$`, 10*time.Second)
+	pinging := time.Now()
+	waitFor(t, 30*time.Second, "two watchdog periods of pings", func() bool { return time.Since(pinging) > 10*time.Second })
+	b.waitLog(fmt.Sprintf(`^web\s+\| ping %d$`, len(b.out.all(`^web\s+\| ping \d+$`))+1), 10*time.Second)
 	if st := b.statusJSON("web"); st.Restarts != 0 || st.Pid != first || !st.Ready {
 		t.Fatalf("restarted while pinging: %+v", st)
 	}
 	writeFile(t, filepath.Join(b.dir, "hang"), "", false)
-	b.waitLog(`warn: service web: watchdog: no WATCHDOG=1 within 1s; restarting it`, 10*time.Second)
+	b.waitLog(`warn: service web: watchdog: no WATCHDOG=1 within 5s; restarting it`, 15*time.Second)
 	waitFor(t, 10*time.Second, "the restart", func() bool {
 		st := b.statusJSON("web")
 		return st.Restarts == 1 && st.Pid != first && st.Pid != 0
