@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	robfig "github.com/robfig/cron/v3"
 )
 
 // DefaultShell is the shell jobs run under unless the crontab sets SHELL=.
@@ -20,14 +18,14 @@ type Crontab struct {
 
 // Entry is one job line of a crontab.
 type Entry struct {
-	Line     int             // 1-based line number in File
-	Spec     string          // the schedule as written: "*/15 * * * *", "@daily", "@reboot"
-	Command  string          // the rest of the line, given to the shell as is
-	Reboot   bool            // @reboot: runs once per boot, Schedule is nil
-	Schedule robfig.Schedule // when to run; nil for @reboot
-	Location *time.Location  // the zone Schedule is evaluated in (CRON_TZ or the default)
-	Vars     []string        // VAR=value lines above this one, in order ("NAME=value")
-	Shell    string          // SHELL= from the crontab, or DefaultShell
+	Line     int            // 1-based line number in File
+	Spec     string         // the schedule as written: "*/15 * * * *", "@daily", "@reboot"
+	Command  string         // the rest of the line, given to the shell as is
+	Reboot   bool           // @reboot: runs once per boot, Schedule is nil
+	Schedule *Schedule      // when to run; nil for @reboot
+	Location *time.Location // the zone Schedule is evaluated in (CRON_TZ or the default)
+	Vars     []string       // VAR=value lines above this one, in order ("NAME=value")
+	Shell    string         // SHELL= from the crontab, or DefaultShell
 }
 
 // LineError is a problem with one line of a crontab; the line is skipped.
@@ -43,11 +41,12 @@ func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %v", e.File, e.L
 // Unwrap returns the underlying problem.
 func (e *LineError) Unwrap() error { return e.Err }
 
-// descriptors are the @words busybox crond accepts (FEATURE_CROND_SPECIAL_TIMES).
-// @every is robfig's own extension and is rejected on purpose.
-var descriptors = map[string]bool{
-	"@yearly": true, "@annually": true, "@monthly": true, "@weekly": true,
-	"@daily": true, "@midnight": true, "@hourly": true, "@reboot": true,
+// descriptors are the @words busybox crond accepts (FEATURE_CROND_SPECIAL_TIMES),
+// with the five fields each stands for (robfig/cron's meanings). robfig's
+// own @every is rejected on purpose.
+var descriptors = map[string]string{
+	"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
+	"@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *", "@reboot": "",
 }
 
 // parserState is what earlier lines of a file pass to later ones.
@@ -57,7 +56,6 @@ type parserState struct {
 	loc    *time.Location
 	vars   []string
 	shell  string
-	p      robfig.Parser
 }
 
 // ParseCrontab parses the content of one crontab file. loc is the default
@@ -67,8 +65,7 @@ func ParseCrontab(file string, data []byte, loc *time.Location) (*Crontab, []err
 	if loc == nil {
 		loc = time.Local
 	}
-	st := &parserState{file: file, defLoc: loc, loc: loc, shell: DefaultShell, p: robfig.NewParser(
-		robfig.Minute | robfig.Hour | robfig.Dom | robfig.Month | robfig.Dow | robfig.Descriptor)}
+	st := &parserState{file: file, defLoc: loc, loc: loc, shell: DefaultShell}
 	tab := &Crontab{File: file}
 	var errs []error
 	for i, raw := range strings.Split(string(data), "\n") {
@@ -143,16 +140,10 @@ func (st *parserState) entry(s string) (*Entry, error) {
 		e.Reboot = true
 		return e, nil
 	}
-	sched, err := st.p.Parse(normalizeDow(spec))
+	ss, err := parseSchedule(spec, st.loc)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: %w", spec, err)
 	}
-	ss, ok := sched.(*robfig.SpecSchedule)
-	if !ok {
-		return nil, fmt.Errorf("schedule %q: not a crontab schedule", spec)
-	}
-	ss.Location = st.loc
-	busyboxDayOr(ss)
 	if ss.Next(time.Date(2000, 1, 1, 0, 0, 0, 0, st.loc)).IsZero() {
 		return nil, fmt.Errorf("schedule %q never matches a date", spec)
 	}
@@ -183,7 +174,7 @@ func splitSpec(s string) (spec, cmd string, err error) {
 	cmd = strings.Trim(rest, " \t")
 	spec = strings.Join(fields, " ")
 	switch {
-	case n == 1 && !descriptors[spec]:
+	case n == 1 && !isDescriptor(spec):
 		return "", "", fmt.Errorf("unknown schedule %q (want @reboot, @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or 5 fields)", clip(spec))
 	case len(fields) < n || cmd == "":
 		return "", "", fmt.Errorf("no command after schedule in %q", clip(s))
@@ -191,27 +182,9 @@ func splitSpec(s string) (spec, cmd string, err error) {
 	return spec, cmd, nil
 }
 
-// busyboxDayOr gives a day-of-month or day-of-week field that lists every
-// value ("1-31", "0-6") the meaning of "*", as busybox's FixDayDow does: the
-// fields are ORed only when both restrict the day. robfig/cron only treats a
-// field starting with "*" (and no step > 1) as unrestricted, so "0 0 1-31 * mon"
-// would otherwise run every day instead of on Mondays.
-func busyboxDayOr(s *robfig.SpecSchedule) {
-	// starBit mirrors robfig/cron v3's unexported marker for "*" fields;
-	// TestDayOfMonthOrWeek pins that it still works.
-	const starBit = 1 << 63
-	const allDom, allDow = uint64(0xfffffffe), uint64(0x7f) // bits 1..31, 0..6
-	if s.Dom&allDom == allDom {
-		s.Dom |= starBit
-	}
-	if s.Dow&allDow == allDow {
-		s.Dow |= starBit
-	}
-}
-
 // normalizeDow accepts 7 for Sunday in the day-of-week field, as busybox and
-// Vixie cron do: "7" becomes "0" and "N-7" becomes "N-6,0". robfig/cron
-// only knows 0-6; anything else is left for it to judge.
+// Vixie cron do: "7" becomes "0" and "N-7" becomes "N-6,0". parseRange,
+// like robfig/cron, only knows 0-6; anything else is left for it to judge.
 func normalizeDow(spec string) string {
 	f := strings.Fields(spec)
 	if len(f) != 5 {
@@ -232,6 +205,11 @@ func normalizeDow(spec string) string {
 	}
 	f[4] = strings.Join(parts, ",")
 	return strings.Join(f, " ")
+}
+
+func isDescriptor(s string) bool {
+	_, ok := descriptors[s]
+	return ok
 }
 
 func isNameStart(b byte) bool {
