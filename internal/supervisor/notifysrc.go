@@ -74,8 +74,14 @@ func (u *unit) acceptNotify(from notify.Sender) bool {
 }
 
 // deliverNotify hands an accepted message to the loop and waits until it
-// is applied, or the unit is gone.
+// is applied, or the unit is gone. Its MAINPID= counts only if it names a
+// process of the same run (else it is dropped and counted as foreign).
 func (u *unit) deliverNotify(m notify.Message, from notify.Sender) {
+	if m.MainPID > 0 && !u.sup.sys.member(m.MainPID, u.accepted.pgid) {
+		u.log.Debugf("service %s: ignored MAINPID=%d from pid %d: not a process of the service", u.name, m.MainPID, from.Pid)
+		u.notify.CountForeign()
+		m.MainPID = 0
+	}
 	n := notifyMsg{msg: m, gen: u.accepted.gen, from: from.Pid, done: make(chan struct{})}
 	select {
 	case u.notifyC <- n:

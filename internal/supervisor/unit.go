@@ -105,6 +105,7 @@ type unit struct {
 	fd         *notify.FD                   // ready: {fd: N}: the pipe of the current start
 	healthC    chan readyMsg                // health: results
 	healthStop context.CancelFunc           // ends the health: probe
+	follow     *followed                    // the process MAINPID= named, while watched (mainpid.go)
 
 	mu sync.Mutex
 	st Status
@@ -213,6 +214,9 @@ func (u *unit) publish() {
 	switch {
 	case u.run != nil:
 		st.Pid = u.run.pid()
+		if p, ok := u.run.(procRunner); ok && p.main > 0 {
+			st.Pid = p.main
+		}
 	case u.finish != nil:
 		st.Pid = u.finish.Pid
 	}
