@@ -75,12 +75,14 @@ func (u *unit) followMain(pid int) {
 	u.stopFollow()
 	u.follow, p.main = &followed{pid: pid, exit: exit, stop: stop}, pid
 	u.run = p
+	u.followPid.Store(int64(pid))
 }
 
 func (u *unit) stopFollow() {
 	if u.follow != nil {
 		u.follow.stop()
 		u.follow = nil
+		u.followPid.Store(0)
 	}
 }
 
@@ -102,4 +104,15 @@ func (u *unit) startedGone() bool {
 	}
 	p, ok := u.run.(procRunner)
 	return ok && p.exit == nil
+}
+
+// ofRun: pid is a process of the run whose group is pgid, or of the
+// MAINPID= process followed (a daemon in a session of its own, whose
+// starter has exited, and what it forks).
+func (u *unit) ofRun(pid, pgid int) bool {
+	if u.sup.sys.member(pid, pgid) {
+		return true
+	}
+	f := int(u.followPid.Load())
+	return f > 0 && u.sup.sys.member(pid, f)
 }

@@ -102,6 +102,7 @@ type unit struct {
 	target     atomic.Pointer[notifyTarget] // set by the loop at each start
 	spawnMu    sync.Mutex                   // held across a notify service's spawn and its target's update
 	accepted   *notifyTarget                // the notify goroutine's: the target a message was accepted for
+	followPid  atomic.Int64                 // the MAINPID= process the loop follows, 0 for none: its messages count
 	fd         *notify.FD                   // ready: {fd: N}: the pipe of the current start
 	healthC    chan readyMsg                // health: results
 	healthStop context.CancelFunc           // ends the health: probe
