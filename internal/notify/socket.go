@@ -89,6 +89,10 @@ func (s *Socket) Stats() Stats {
 		Malformed: s.malformed.Load(), Oversized: s.oversized.Load()}
 }
 
+// CountForeign counts, as foreign, part of an accepted message that its
+// receiver ignored: a MAINPID= naming a process that is not the service's.
+func (s *Socket) CountForeign() { s.foreign.Add(1) }
+
 // Close stops Serve and removes the socket file.
 func (s *Socket) Close() error {
 	err := s.conn.Close()

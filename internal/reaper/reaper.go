@@ -27,12 +27,16 @@ type Exit struct {
 	Code     int // exit code, or 128+N when killed by signal N
 	Signaled bool
 	Signal   syscall.Signal // when Signaled
+	Unknown  bool           // it ended but was not ours to wait for: Code 1, the real code unknown
 }
 
 // String says how the child ended, in the words of svinit's log lines.
 func (e Exit) String() string {
 	if e.Signaled {
 		return "killed by SIG" + SignalName(e.Signal)
+	}
+	if e.Unknown {
+		return "exited (code unknown)"
 	}
 	return fmt.Sprintf("exited %d", e.Code)
 }

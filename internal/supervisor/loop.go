@@ -32,9 +32,12 @@ func (u *unit) loop() {
 				continue
 			}
 		}
-		var exitC, finishC <-chan reaper.Exit
+		var exitC, followC, finishC <-chan reaper.Exit
 		if u.run != nil {
 			exitC = u.run.done()
+		}
+		if u.follow != nil {
+			followC = u.follow.exit
 		}
 		if u.finish != nil {
 			finishC = u.finish.Done
@@ -47,6 +50,12 @@ func (u *unit) loop() {
 		case c := <-u.cmds:
 			c.reply <- u.command(c)
 		case x := <-exitC:
+			if u.follow != nil {
+				u.handle(u.startedExited(x))
+			} else {
+				u.handle(u.exitEvent(x))
+			}
+		case x := <-followC:
 			u.handle(u.exitEvent(x))
 		case x := <-finishC:
 			u.finish = nil
@@ -69,6 +78,7 @@ func (u *unit) loop() {
 		}
 	}
 	u.cancelProbe()
+	u.stopFollow()
 	u.closeNotify()
 }
 
@@ -105,6 +115,7 @@ func (u *unit) exitEvent(x reaper.Exit) event {
 		}
 	}
 	u.run = nil
+	u.stopFollow()
 	return e
 }
 
@@ -202,7 +213,10 @@ func (u *unit) perform(acts []action, now time.Time) error {
 			if g := u.group(); g != nil {
 				g.stop(u.svc.StopSignal)
 			}
-			if u.run == nil { // the main process exited: its strays too
+			if u.startedGone() { // the main process exited: its strays too
+				if u.run != nil {
+					u.findStrays()
+				}
 				u.signalStrays(u.svc.StopSignal)
 			}
 		case actSignalStrays:
@@ -211,7 +225,7 @@ func (u *unit) perform(acts []action, now time.Time) error {
 			if g := u.group(); g != nil {
 				g.kill()
 			}
-			if u.run == nil { // found anew: what the strays forked meanwhile
+			if u.startedGone() { // found anew: what the strays forked meanwhile
 				u.findStrays()
 				u.signalStrays(syscall.SIGKILL)
 			}
@@ -223,6 +237,8 @@ func (u *unit) perform(acts []action, now time.Time) error {
 			u.runFinish()
 		case actWatchHealth:
 			u.watchHealth(u.m.gen)
+		case actFollowMain:
+			u.followMain(u.m.mainPID)
 		case actKillFinish:
 			if u.finish != nil {
 				u.killGroup(u.finish.Pid, syscall.SIGKILL)

@@ -22,16 +22,18 @@ type fakeSys struct {
 	mu        sync.Mutex
 	next      int
 	procs     map[int]*fakeProc
-	ignore    map[syscall.Signal]bool // signals the processes survive
-	leftovers bool                    // a group outlives its leader until signalled
-	killErr   error                   // what killGroup answers (the signal is lost)
-	signals   []string                // "pgid SIG" or "pid N SIG", in order
-	self      bool                    // processes get this test's own pid (the notify socket checks senders)
-	specs     []reaper.Spec           // what was launched
-	extra     []*os.File              // copies of the fds beyond 0-2 each launch got (ready: {fd: N})
-	byPid     map[int]reaper.Spec     // what each pid was launched with
-	strays    map[uint64][]*fakeStray // live processes outside their group, by run
-	scans     int                     // calls of marked
+	ignore    map[syscall.Signal]bool  // signals the processes survive
+	leftovers bool                     // a group outlives its leader until signalled
+	killErr   error                    // what killGroup answers (the signal is lost)
+	signals   []string                 // "pgid SIG" or "pid N SIG", in order
+	self      bool                     // processes get this test's own pid (the notify socket checks senders)
+	specs     []reaper.Spec            // what was launched
+	extra     []*os.File               // copies of the fds beyond 0-2 each launch got (ready: {fd: N})
+	byPid     map[int]reaper.Spec      // what each pid was launched with
+	strays    map[uint64][]*fakeStray  // live processes outside their group, by run
+	scans     int                      // calls of marked
+	members   map[int]bool             // pids (not leaders) that member counts as the run's: MAINPID= candidates
+	watched   map[int]chan reaper.Exit // pids watchPid watches; the test sends their exit
 }
 
 // fakeStray is a process of a run that left the run's group.
@@ -48,7 +50,8 @@ type fakeProc struct {
 
 func newFakeSys() *fakeSys {
 	return &fakeSys{next: 100, procs: map[int]*fakeProc{}, ignore: map[syscall.Signal]bool{},
-		byPid: map[int]reaper.Spec{}, strays: map[uint64][]*fakeStray{}}
+		byPid: map[int]reaper.Spec{}, strays: map[uint64][]*fakeStray{},
+		members: map[int]bool{}, watched: map[int]chan reaper.Exit{}}
 }
 
 func (f *fakeSys) launch(s reaper.Spec) (*reaper.Child, error) {
@@ -160,6 +163,38 @@ func (f *fakeSys) signalProc(p reaper.Proc, sig syscall.Signal) error {
 		}
 	}
 	return nil
+}
+
+func (f *fakeSys) member(pid, pgid int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return pid == pgid || f.members[pid]
+}
+
+func (f *fakeSys) watchPid(pid int) (<-chan reaper.Exit, func(), error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := make(chan reaper.Exit, 1)
+	f.watched[pid] = ch
+	return ch, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.watched[pid] == ch {
+			delete(f.watched, pid)
+		}
+	}, nil
+}
+
+// endWatched ends the watched process pid; false if nobody watches it.
+func (f *fakeSys) endWatched(pid int, x reaper.Exit) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch, ok := f.watched[pid]
+	if ok {
+		delete(f.watched, pid)
+		ch <- x
+	}
+	return ok
 }
 
 func (f *fakeSys) sent() string {

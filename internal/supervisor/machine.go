@@ -80,6 +80,7 @@ type event struct {
 	depsReady  bool     // evDeps
 	skippedDep string   // evDeps
 	who        string   // evReady, evNotify: "pid 23" or "builtin", for the log line
+	mainLives  bool     // evExit: the process svinit started exited, the MAINPID= one it named runs on
 
 	msg notify.Message // evNotify
 }
@@ -108,12 +109,13 @@ const (
 	actWatchHealth                 // start the health: probe of generation gen
 	actArmWatchdog                 // timer: the watchdog interval from now
 	actExtend                      // timer: a pending timer fires delay from now at the earliest (never past the shutdown deadline)
+	actFollowMain                  // watch mainPID as the main process: its exit is the run's
 	numActs
 )
 
 var actNames = [numActs]string{"spawn", "watch-ready", "stop-ready", "signal-stop", "signal-strays", "kill", "signal",
 	"refuse", "run-finish", "kill-finish", "arm-kill", "tighten-kill", "arm-restart", "arm-ready",
-	"disarm", "essential", "log", "watch-health", "arm-watchdog", "extend"}
+	"disarm", "essential", "log", "watch-health", "arm-watchdog", "extend", "follow-main"}
 
 func (k actKind) String() string { return actNames[k] }
 
@@ -195,6 +197,7 @@ type machine struct {
 	health   string        // "", healthy or unhealthy
 	fails    int           // health: failures in a row
 	watchdog time.Duration // the watchdog interval; WATCHDOG_USEC= may change it
+	mainPID  int           // MAINPID= of the current run; 0: the process svinit started
 }
 
 // transition is the supervisor's specification: from a state and an event
@@ -263,7 +266,7 @@ func (m *machine) onDeps(e event) []action {
 	m.gen++
 	m.starts++
 	m.state, m.started, m.ready, m.reason, m.killed = Starting, e.now, false, stopNone, false
-	m.text, m.health, m.fails, m.watchdog = "", "", 0, m.cfg.watchdog
+	m.text, m.health, m.fails, m.watchdog, m.mainPID = "", "", 0, m.cfg.watchdog, 0
 	acts := []action{{kind: actSpawn}, {kind: actWatchReady}}
 	if m.cfg.readyTimeout > 0 {
 		acts = append(acts, action{kind: actArmReady})
@@ -297,6 +300,9 @@ func (m *machine) onExit(e event) []action {
 	case Starting, Running, Stopping:
 	default:
 		return nil // no main process in this state
+	}
+	if e.mainLives {
+		return []action{logAct(logDebug, "service %s: pid %d %s; its main process is pid %d (MAINPID=)", m.cfg.name, e.exit.Pid, e.exit, m.mainPID)}
 	}
 	acts := []action{{kind: actStopReady}}
 	if e.skip {

@@ -28,7 +28,8 @@ func (m *machine) becomeReady(e event) []action {
 
 // onNotify applies one message of the service (sd_notify). Messages of an
 // earlier run, or arriving when no process of the current one runs, are
-// ignored. A message is applied in sd_notify's order of meaning: what it
+// ignored. MAINPID= (the loop passes on only a process of the run) makes
+// that process the one whose exit ends the run. A message is applied in sd_notify's order of meaning: what it
 // says of itself (STATUS=, WATCHDOG_USEC=), then its state.
 func (m *machine) onNotify(e event) []action {
 	if e.gen != m.gen || (m.state != Starting && m.state != Running && m.state != Stopping) {
@@ -39,8 +40,10 @@ func (m *machine) onNotify(e event) []action {
 		m.text = msg.Status
 	}
 	var acts []action
-	if msg.MainPID > 0 {
-		acts = append(acts, logAct(logDebug, "service %s: MAINPID=%d noted; svinit follows the process it started", m.cfg.name, msg.MainPID))
+	if msg.MainPID > 0 && msg.MainPID != m.mainPID {
+		m.mainPID = msg.MainPID
+		acts = append(acts, logAct(logDebug, "service %s: main process is now pid %d (MAINPID=)", m.cfg.name, msg.MainPID),
+			action{kind: actFollowMain})
 	}
 	if msg.WatchdogInterval > 0 {
 		m.watchdog = msg.WatchdogInterval

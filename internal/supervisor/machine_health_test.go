@@ -150,3 +150,28 @@ func TestHealthStartPeriodAndStaleResults(t *testing.T) {
 		t.Errorf("retries 1: %s", r.state)
 	}
 }
+
+func TestMainPIDIsFollowedAndForgottenByTheNextRun(t *testing.T) {
+	m, acts := step(fixture(Starting), notifyEv(1, notify.Message{MainPID: 42, Ready: true}))
+	if m.state != Running || m.mainPID != 42 || logs(acts) != "service web: main process is now pid 42 (MAINPID=)\nservice web ready (pid 23, 1m0s)" {
+		t.Fatalf("MAINPID=42 READY=1: %s main %d %q", m.state, m.mainPID, logs(acts))
+	}
+	if _, acts := step(m, notifyEv(1, notify.Message{MainPID: 42})); len(acts) != 0 {
+		t.Errorf("MAINPID=42 again: [%s], want nothing", kinds(acts))
+	}
+	if _, acts := step(m, notifyEv(0, notify.Message{MainPID: 43})); len(acts) != 0 {
+		t.Errorf("MAINPID= of an earlier run: [%s], want nothing", kinds(acts))
+	}
+	m, acts = step(m, event{kind: evExit, exit: reaper.Exit{Pid: 23}, mainLives: true})
+	if m.state != Running || !m.ready || m.exit != nil || logs(acts) != "service web: pid 23 exited 0; its main process is pid 42 (MAINPID=)" {
+		t.Fatalf("started process exited: %s ready=%v exit=%v %q", m.state, m.ready, m.exit, logs(acts))
+	}
+	m, _ = step(m, event{kind: evExit, exit: reaper.Exit{Pid: 42, Code: 1, Unknown: true}})
+	if m.state != Backoff || m.restarts != 1 || m.exit.String() != "exited (code unknown)" {
+		t.Fatalf("MAINPID process exited: %s restarts %d %v", m.state, m.restarts, m.exit)
+	}
+	m, _ = step(m, event{kind: evTimer}, event{kind: evDeps, depsReady: true})
+	if m.state != Starting || m.mainPID != 0 {
+		t.Errorf("next run: %s main %d, want starting with MAINPID forgotten", m.state, m.mainPID)
+	}
+}

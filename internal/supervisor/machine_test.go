@@ -131,6 +131,31 @@ var table = map[State]map[eventKind]cell{
 	},
 }
 
+// variants are events of a kind already walked whose fields change the
+// cell: MAINPID= of the run (the loop passes on only a process of it), and
+// the exit of the started process while the MAINPID= one runs on. Each
+// is walked in every state as the table's cells are.
+var variants = map[string]struct {
+	e     event
+	cells map[State]cell
+}{
+	"notify MAINPID=": {
+		e: event{kind: evNotify, gen: 1, who: "pid 23", msg: notify.Message{MainPID: 42}},
+		cells: map[State]cell{Down: {Down, ""}, Starting: {Starting, "log follow-main"}, Running: {Running, "log follow-main"},
+			Stopping: {Stopping, "log follow-main"}, Cleanup: {Cleanup, ""}, Finish: {Finish, ""}, Backoff: {Backoff, ""}, Fatal: {Fatal, ""}},
+	},
+	"notify MAINPID= READY=1": {
+		e: event{kind: evNotify, gen: 1, who: "pid 23", msg: notify.Message{MainPID: 42, Ready: true}},
+		cells: map[State]cell{Down: {Down, ""}, Starting: {Running, "log follow-main disarm log"}, Running: {Running, "log follow-main"},
+			Stopping: {Stopping, "log follow-main"}, Cleanup: {Cleanup, ""}, Finish: {Finish, ""}, Backoff: {Backoff, ""}, Fatal: {Fatal, ""}},
+	},
+	"exit, MAINPID= runs on": {
+		e: event{kind: evExit, exit: reaper.Exit{Pid: 23}, mainLives: true},
+		cells: map[State]cell{Down: {Down, ""}, Starting: {Starting, "log"}, Running: {Running, "log"},
+			Stopping: {Stopping, "log"}, Cleanup: {Cleanup, ""}, Finish: {Finish, ""}, Backoff: {Backoff, ""}, Fatal: {Fatal, ""}},
+	},
+}
+
 func kinds(acts []action) string {
 	var s []string
 	for _, a := range acts {
@@ -157,6 +182,19 @@ func TestTransitionTable(t *testing.T) {
 			}
 			if m.ready && (m.state != Running && m.state != Down) {
 				t.Errorf("%s × %s: ready in %s", s, k, m.state)
+			}
+		}
+		for name, v := range variants {
+			want, ok := v.cells[s]
+			if !ok {
+				t.Errorf("%s × %s: no cell", s, name)
+				continue
+			}
+			e := v.e
+			e.now = t0.Add(time.Minute)
+			m, acts := transition(fixture(s), e)
+			if m.state != want.next || kinds(acts) != want.acts {
+				t.Errorf("%s × %s → %s [%s], want %s [%s]", s, name, m.state, kinds(acts), want.next, want.acts)
 			}
 		}
 	}

@@ -60,8 +60,9 @@ func (u *unit) closeNotify() {
 	}
 }
 
-// acceptNotify: the sender is a process of the current start (the notify
-// socket's goroutine asks, while the sender still waits for its barrier).
+// acceptNotify: the sender is a process of the current start, or of the
+// MAINPID= process it named (the notify socket's goroutine asks, while the
+// sender still waits for its barrier).
 func (u *unit) acceptNotify(from notify.Sender) bool {
 	// A daemon may announce itself before Launch has returned its pid to
 	// the loop: wait for the spawn in flight, as the reaper registers a
@@ -70,12 +71,18 @@ func (u *unit) acceptNotify(from notify.Sender) bool {
 	t := u.target.Load()
 	u.spawnMu.Unlock()
 	u.accepted = t // for deliverNotify, on this same goroutine
-	return t != nil && notify.Member(from.Pid, t.pgid)
+	return t != nil && u.ofRun(from.Pid, t.pgid)
 }
 
 // deliverNotify hands an accepted message to the loop and waits until it
-// is applied, or the unit is gone.
+// is applied, or the unit is gone. Its MAINPID= counts only if it names a
+// process of the same run (else it is dropped and counted as foreign).
 func (u *unit) deliverNotify(m notify.Message, from notify.Sender) {
+	if m.MainPID > 0 && !u.ofRun(m.MainPID, u.accepted.pgid) {
+		u.log.Debugf("service %s: ignored MAINPID=%d from pid %d: not a process of the service", u.name, m.MainPID, from.Pid)
+		u.notify.CountForeign()
+		m.MainPID = 0
+	}
 	n := notifyMsg{msg: m, gen: u.accepted.gen, from: from.Pid, done: make(chan struct{})}
 	select {
 	case u.notifyC <- n:

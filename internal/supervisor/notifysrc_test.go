@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"alpine-server/internal/clock"
+	"alpine-server/internal/reaper"
 )
 
 // sdNotify sends msg to the socket as sd_notify does, then a BARRIER=1 and
@@ -209,4 +211,73 @@ func TestAnnouncedReadinessTimesOut(t *testing.T) {
 		f.Close()
 	}
 	sys.mu.Unlock()
+}
+
+func TestMainPIDOnAFakeClock(t *testing.T) {
+	c, sys := newFakeClockSys()
+	sys.self = true
+	sys.members[777] = true // a daemon child of the run
+	h := newHarnessWith(t, harnessOpts{clock: c, sys: sys, services: map[string]string{
+		"web": "command: [sleep, \"100\"]\nready: {notify: systemd}\n"}})
+	h.waitState("web", Starting, false)
+	sys.mu.Lock()
+	socket := envOf(sys.specs[0].Env, "NOTIFY_SOCKET")
+	sys.mu.Unlock()
+	started := os.Getpid()
+
+	// Not a process of the service: ignored, counted as foreign.
+	sdNotify(t, socket, "MAINPID=888")
+	if st := h.sup.unit("web").snapshot(); st.Pid != started || st.Notify.Foreign != 1 {
+		t.Fatalf("foreign MAINPID=888: pid %d, foreign %d", st.Pid, st.Notify.Foreign)
+	}
+	sdNotify(t, socket, "MAINPID=777\nREADY=1")
+	if st := h.waitState("web", Running, true); st.Pid != 777 {
+		t.Fatalf("after MAINPID=777: pid %d\n%s", st.Pid, h.out.String())
+	}
+	// The started process exits: no crash, the run goes on with 777.
+	sys.exit(started, 0)
+	h.waitLog("service web: pid " + strconv.Itoa(started) + " exited 0; its main process is pid 777 (MAINPID=)")
+	if st := h.sup.unit("web").status(); st.State != Running || st.Pid != 777 || st.Restarts != 0 {
+		t.Fatalf("after the started process exited: %s pid %d restarts %d", st.State, st.Pid, st.Restarts)
+	}
+	// sv hup still goes to the process group.
+	if r := h.sup.Do(t.Context(), Request{Verb: VerbSignal, Signal: syscall.SIGHUP, Names: []string{"web"}}); r[0].Err != nil {
+		t.Fatal(r[0].Err)
+	}
+	if s := sys.sent(); !strings.Contains(s, strconv.Itoa(started)+" HUP") {
+		t.Errorf("signals sent: %s", s)
+	}
+	// 777 ends: that is the main process's exit.
+	if !sys.endWatched(777, reaper.Exit{Pid: 777, Code: 1, Unknown: true}) {
+		t.Fatal("pid 777 is not watched")
+	}
+	st := h.waitState("web", Backoff, false)
+	if st.Restarts != 1 || st.LastExit == nil || !st.LastExit.Unknown {
+		t.Fatalf("after 777 ended: restarts %d, last exit %+v", st.Restarts, st.LastExit)
+	}
+	h.waitLog("service web exited (code unknown), restarting in")
+	// The next run forgets MAINPID=777.
+	c.Add(time.Minute)
+	st = h.waitState("web", Starting, false)
+	if st.Pid != started {
+		t.Errorf("next run's pid %d, want %d", st.Pid, started)
+	}
+
+	// A daemon that left the group (setsid) is stopped as a stray: sv stop
+	// reaches it, and its end is the stopped service's exit.
+	sdNotify(t, socket, "MAINPID=777\nREADY=1")
+	h.waitState("web", Running, true)
+	sys.addStray(started, 777)
+	sys.exit(started, 0)
+	h.waitLog("service web: pid " + strconv.Itoa(started) + " exited 0; its main process is pid 777 (MAINPID=)\n")
+	done := make(chan []Result)
+	go func() { done <- h.do(VerbStop, "web") }()
+	h.advanceUntil(c, 10*time.Millisecond, "TERM to pid 777", func() bool { return strings.Contains(sys.sent(), "pid 777 TERM") })
+	if !sys.endWatched(777, reaper.Exit{Pid: 777, Code: 1, Unknown: true}) {
+		t.Fatal("pid 777 is not watched in the second run")
+	}
+	<-done
+	if st := h.waitState("web", Down, false); st.Restarts != 1 {
+		t.Errorf("stopped: restarts %d, want 1 (the stop is no failure)", st.Restarts)
+	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"alpine-server/internal/builtin"
 	"alpine-server/internal/manifest"
+	"alpine-server/internal/notify"
 	"alpine-server/internal/reaper"
 )
 
@@ -26,11 +27,13 @@ type runner interface {
 }
 
 // procRunner is a service process, leader of its own process group — or,
-// after it exited (exit nil), the group it left behind.
+// after it exited (exit nil), the group it left behind. main is the
+// process its MAINPID= named (0: none), which sv status shows.
 type procRunner struct {
 	u    *unit
 	pgid int
 	exit <-chan reaper.Exit
+	main int
 }
 
 func (p procRunner) pid() int                        { return p.pgid }
@@ -57,6 +60,8 @@ type system interface {
 	marked(run uint64) []reaper.Proc // live processes marked as run; none when /proc is not ours
 	procAlive(p reaper.Proc) bool
 	signalProc(p reaper.Proc, sig syscall.Signal) error
+	member(pid, pgid int) bool                                          // pid is a process of the run whose group is pgid
+	watchPid(pid int) (exit <-chan reaper.Exit, stop func(), err error) // a MAINPID= process's end (mainpid.go)
 }
 
 type realSystem struct{ r *reaper.Reaper }
@@ -79,6 +84,10 @@ func (realSystem) procAlive(p reaper.Proc) bool { return reaper.Alive(p) }
 func (realSystem) signalProc(p reaper.Proc, sig syscall.Signal) error {
 	return reaper.SignalProc(p, sig)
 }
+
+func (realSystem) member(pid, pgid int) bool { return notify.Member(pid, pgid) }
+
+func (realSystem) watchPid(pid int) (<-chan reaper.Exit, func(), error) { return watchPidfd(pid) }
 
 // groupAlive: some process (a zombie not reaped yet included) is still in
 // the group. EPERM means one exists that we may not signal.

@@ -102,9 +102,11 @@ type unit struct {
 	target     atomic.Pointer[notifyTarget] // set by the loop at each start
 	spawnMu    sync.Mutex                   // held across a notify service's spawn and its target's update
 	accepted   *notifyTarget                // the notify goroutine's: the target a message was accepted for
+	followPid  atomic.Int64                 // the MAINPID= process the loop follows, 0 for none: its messages count
 	fd         *notify.FD                   // ready: {fd: N}: the pipe of the current start
 	healthC    chan readyMsg                // health: results
 	healthStop context.CancelFunc           // ends the health: probe
+	follow     *followed                    // the process MAINPID= named, while watched (mainpid.go)
 
 	mu sync.Mutex
 	st Status
@@ -213,6 +215,9 @@ func (u *unit) publish() {
 	switch {
 	case u.run != nil:
 		st.Pid = u.run.pid()
+		if p, ok := u.run.(procRunner); ok && p.main > 0 {
+			st.Pid = p.main
+		}
 	case u.finish != nil:
 		st.Pid = u.finish.Pid
 	}

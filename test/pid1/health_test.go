@@ -427,3 +427,52 @@ func TestNotifyAtOnceAfterStart(t *testing.T) {
 		t.Errorf("a service's own message was ignored")
 	}
 }
+
+// TestNotifyMainPIDIsFollowed: a run script forks its daemon (in a session
+// of its own), names it with MAINPID= (systemd-notify --pid) and exits 0:
+// the service stays up with the daemon's pid, the daemon's own messages
+// count; its end is the service's, restarted, and sv stop reaches it.
+func TestNotifyMainPIDIsFollowed(t *testing.T) {
+	t.Parallel()
+	needSystemdNotify(t)
+	b := boot(t, spec{services: map[string]map[string]string{
+		"web": {"manifest.yml": manifest("ready: {notify: systemd, timeout: 60s}"), "run": `#!/bin/sh
+setsid sh -c 'while [ ! -e "$T/alone.$$" ]; do sleep 0.05; done
+systemd-notify --status="alone $$"
+while [ ! -e "$T/die.$$" ]; do sleep 0.05; done; kill -KILL $$' &
+child=$!
+echo "child=$child"
+systemd-notify --ready --pid=$child
+echo "notify exit $?"
+exit 0
+`},
+	}})
+	line := b.waitLog(`^web\s+\| child=\d+$`, 10*time.Second)
+	child, err := strconv.Atoi(line[strings.Index(line, "child=")+len("child="):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.waitLog(`^web\s+\| notify exit 0$`, 10*time.Second)
+	b.waitLog(`debug: service web: pid \d+ exited 0; its main process is pid `+strconv.Itoa(child)+` \(MAINPID=\)`, 10*time.Second)
+	if st := b.statusJSON("web"); st.State != "run" || st.Pid != child || !st.Ready || st.Restarts != 0 {
+		t.Fatalf("after the run script exited: %+v, want run with pid %d", st, child)
+	}
+	writeFile(t, filepath.Join(b.dir, "alone."+strconv.Itoa(child)), "", false)
+	b.waitStatus("web", `(?m)^run: web: \(pid `+strconv.Itoa(child)+`\) \d+s, ready; alone `+strconv.Itoa(child)+`$`, 10*time.Second)
+	writeFile(t, filepath.Join(b.dir, "die."+strconv.Itoa(child)), "", false)
+	b.waitLog(`warn: service web exited \(code unknown\), restarting in`, 10*time.Second)
+	waitFor(t, 20*time.Second, "the restart", func() bool {
+		st := b.statusJSON("web")
+		return st.Restarts == 1 && st.State == "run" && st.Pid != child && st.Pid != 0
+	})
+	// Once the run script is gone, sv stop still reaches the daemon,
+	// outside the process group.
+	waitFor(t, 10*time.Second, "the second run script's exit", func() bool {
+		return strings.Count(b.out.String(), "its main process is pid") == 2
+	})
+	if out, code := b.sv("stop", "web"); code != 0 {
+		t.Fatalf("sv stop web: exit %d: %s", code, out)
+	}
+	b.waitStatus("web", `^down: web: `, 20*time.Second)
+	b.waitLog(`service web stopped \(exited \(code unknown\)\)`, 10*time.Second)
+}
