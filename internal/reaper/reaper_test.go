@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,7 +25,17 @@ func startReaper(t *testing.T) *Reaper {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	// Stay until every process of this test is reaped (10 s at most): one
+	// exiting late would be the next test's reaper's orphan and break its
+	// count.
+	t.Cleanup(func() {
+		select {
+		case <-r.Empty():
+		case <-time.After(10 * time.Second):
+		}
+		cancel()
+		<-done
+	})
 	return r
 }
 
@@ -140,11 +151,44 @@ func TestOrphanBurstLoggedOnce(t *testing.T) {
 			t.Fatal(errno)
 		}
 	}
+	// vfork resumes the parent when the child releases its memory, a little
+	// before the child is a zombie wait4 can see: wait until all 100 are,
+	// or a late one is left over for the next test's reaper to count.
+	waitZombies(t, 100)
 	r.reapAll()
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "reaped ") || !strings.Contains(lines[0], " orphans") {
 		t.Fatalf("log after a burst of 100 orphans: %d lines %q, want one \"reaped N orphans\"", len(lines), lines)
 	}
 	if got := r.Orphans(); got < 100 {
 		t.Errorf("Orphans() = %d, want ≥ 100", got)
+	}
+}
+
+// waitZombies waits until this process has n zombie children (state Z in
+// /proc/PID/stat, parent our pid).
+func waitZombies(t *testing.T, n int) {
+	t.Helper()
+	self := strconv.Itoa(os.Getpid())
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		entries, _ := os.ReadDir("/proc")
+		count := 0
+		for _, e := range entries {
+			b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+			if err != nil {
+				continue
+			}
+			s := string(b)
+			end := strings.LastIndexByte(s, ')')
+			if f := strings.Fields(s[end+1:]); end > 0 && len(f) > 1 && f[0] == "Z" && f[1] == self {
+				count++
+			}
+		}
+		if count >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d zombie children after 10s, want %d", count, n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
