@@ -44,6 +44,9 @@ func (d *decoder) checkRestart(s *Service) {
 	case s.Restart == RestartAlways && s.Oneshot:
 		d.errorf(s.Line("restart"), "restart: always would rerun a oneshot forever; use on-failure or never")
 	}
+	if s.KillMode == "" {
+		s.KillMode = KillControlGroup
+	}
 }
 
 func (d *decoder) checkReady(s *Service) {
@@ -188,7 +191,7 @@ func hashService(s *Service) (string, error) {
 	b := strconv.FormatBool
 	put(s.Name, s.Dir, b(s.Enabled), b(s.AutoStart), s.Builtin, s.Run, s.Finish)
 	put(s.User, s.Group, s.Directory, b(s.Oneshot), string(s.Restart))
-	put(s.StopSignal.String(), s.StopTimeout.String(), b(s.Essential), s.Log)
+	put(s.StopSignal.String(), s.StopTimeout.String(), b(s.Essential), s.Log, string(s.KillMode))
 	r := s.Ready
 	put(string(r.Kind), r.Addr, r.HostPort, r.Path, r.Interval.String(), r.Timeout.String())
 	put(healthHash(s)...)

@@ -81,6 +81,21 @@ const (
 	RestartNever     Restart = "never"
 )
 
+// KillMode says what svinit stops when a service's main process exits or
+// the service is stopped (`kill_mode:`).
+type KillMode string
+
+// Kill modes, named after systemd's KillMode=.
+const (
+	// KillControlGroup (the default): the main process's group and every
+	// other process of the run, found by the run's mark, even those that
+	// left the group (PostgreSQL's backends call setsid).
+	KillControlGroup KillMode = "control-group"
+	// KillProcessGroup: the main process's group only; a process that
+	// started a session of its own lives on (an SSH login under dropbear).
+	KillProcessGroup KillMode = "process-group"
+)
+
 // Builtin service names accepted in `command: [builtin, NAME]`.
 const (
 	BuiltinSyslog = "syslog"
@@ -120,7 +135,8 @@ type Service struct {
 	StopSignal  syscall.Signal // default SIGTERM
 	StopTimeout time.Duration  // > 0, default 5s
 	Essential   bool
-	Log         string // "" (the global default) | prefix | plain | json | inherit | discard
+	KillMode    KillMode // default KillControlGroup
+	Log         string   // "" (the global default) | prefix | plain | json | inherit | discard
 
 	// Watchdog: a notify service sends WATCHDOG=1 at least this often,
 	// else it is restarted; 0 = none.

@@ -145,7 +145,10 @@ func (d *decoder) topFields(s *Service) map[string]func(*yaml.Node) {
 		"stop_signal":  func(n *yaml.Node) { s.StopSignal = d.signal("stop_signal", n) },
 		"stop_timeout": func(n *yaml.Node) { s.StopTimeout = d.duration("stop_timeout", n, DefaultStopTimeout) },
 		"essential":    func(n *yaml.Node) { s.Essential = d.boolean("essential", n, false) },
-		"log":          func(n *yaml.Node) { s.Log = d.oneOf("log", n, logmux.FormatNames()...) },
+		"kill_mode": func(n *yaml.Node) {
+			s.KillMode = KillMode(d.oneOf("kill_mode", n, string(KillControlGroup), string(KillProcessGroup)))
+		},
+		"log": func(n *yaml.Node) { s.Log = d.oneOf("log", n, logmux.FormatNames()...) },
 	}
 }
 

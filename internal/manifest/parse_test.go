@@ -208,3 +208,23 @@ log: json
 		})
 	}
 }
+
+func TestKillMode(t *testing.T) {
+	for _, tt := range []struct{ yaml, want, err string }{
+		{"", "control-group", ""},
+		{"kill_mode: control-group", "control-group", ""},
+		{"kill_mode: process-group", "process-group", ""},
+		{"kill_mode: process", "", `kill_mode: want one of control-group, process-group, got "process"`},
+	} {
+		s, err := Parse("/s/web/manifest.yml", []byte("enabled: true\ncommand: [sleep, \"1\"]\n"+tt.yaml+"\n"), func(string) (string, bool) { return "", false })
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), "manifest.yml:3: "+tt.err) {
+				t.Errorf("%q: %v, want an error at line 3 %q", tt.yaml, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || string(s.KillMode) != tt.want {
+			t.Errorf("%q: kill mode %q, %v; want %q", tt.yaml, s.KillMode, err, tt.want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"alpine-server/internal/manifest"
 	"errors"
 	"fmt"
 	"slices"
@@ -124,7 +125,7 @@ func (u *unit) exitEvent(x reaper.Exit) event {
 // main process exits and when KILL goes to what is left: never per poll.
 func (u *unit) findStrays() {
 	u.strays = u.strays[:0]
-	if u.runID == 0 {
+	if u.runID == 0 || u.svc.KillMode == manifest.KillProcessGroup {
 		return
 	}
 	t := time.Now()

@@ -244,3 +244,33 @@ func TestBackoffShowsTimeLeft(t *testing.T) {
 		return m[3] == "ms" || v < 6
 	})
 }
+
+// TestKillModeProcessGroupSparesSessions: with `kill_mode: process-group`
+// only the main process's group is stopped when it exits; a process the
+// service started in a session of its own (an SSH login under dropbear)
+// lives on, as under systemd's KillMode=process for ssh.service.
+func TestKillModeProcessGroupSparesSessions(t *testing.T) {
+	t.Parallel()
+	b := boot(t, spec{services: map[string]map[string]string{
+		"door": {"manifest.yml": manifest("kill_mode: process-group"),
+			"run": "#!/bin/sh\nsetsid sleep 1000 &\necho \"session $!\"\nexec sleep 1000\n"},
+	}})
+	line := b.waitStatus("door", `^run: door: \(pid \d+\)`, 10*time.Second)
+	main := pidIn(t, line)
+	m := regexp.MustCompile(`session (\d+)`).FindStringSubmatch(b.waitLog(`^door\s+\| session \d+$`, 10*time.Second))
+	session, _ := strconv.Atoi(m[1])
+	if err := syscall.Kill(b.hostPid(main), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.waitLog(`service door killed by SIGKILL, restarting in 100ms`, 10*time.Second)
+	waitFor(t, 10*time.Second, "door running again", func() bool {
+		out, _ := b.sv("status", "door")
+		return strings.HasPrefix(out, "run: door: (pid ") && pidIn(t, out) != main
+	})
+	if err := syscall.Kill(b.hostPid(session), 0); err != nil {
+		t.Errorf("the session (pid %d) was stopped with the service's main process: %v\n%s", session, err, b.out.String())
+	}
+	if b.out.index(`left its process group`) >= 0 {
+		t.Errorf("kill_mode: process-group still stopped a process outside the group:\n%s", b.out.String())
+	}
+}
