@@ -104,7 +104,7 @@ log: json
 				User: "www-data", Group: "www-data", Directory: "/",
 				Environment: map[string]string{"PORT": "8080", "EMPTY": ""}, DependsOn: []string{"syslog", "db"},
 				Ready:   Ready{Kind: ReadyTCP, Addr: "127.0.0.1:8080", HostPort: "127.0.0.1:8080", Interval: 50 * time.Millisecond, Timeout: 10 * time.Second},
-				Restart: RestartOnFailure, StopSignal: syscall.SIGQUIT, StopTimeout: 2 * time.Second, Essential: true, Log: "json",
+				Restart: RestartOnFailure, StopSignal: syscall.SIGQUIT, StopTimeout: 2 * time.Second, Essential: true, KillMode: KillControlGroup, Log: "json",
 				Hash: s.Hash, lines: s.lines}
 			if !reflect.DeepEqual(s, want) {
 				t.Errorf("got  %+v\nwant %+v", s, want)
