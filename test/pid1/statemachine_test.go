@@ -110,32 +110,15 @@ func TestLeftoversOfTheGroupAreStoppedBeforeRestart(t *testing.T) {
 	}})
 	line := b.waitStatus("web", `^run: web: \(pid \d+\) \d+s, .*ready`, 10*time.Second)
 	master := pidIn(t, line)
-	if err := syscall.Kill(b.hostPid(master), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	b.waitLog(`service web killed by SIGKILL; stopping what is left of its process group`, 10*time.Second)
-	b.waitLog(`service web killed by SIGKILL, restarting in 100ms`, 10*time.Second)
-	var again string
-	waitFor(t, 10*time.Second, "web ready again with a new master", func() bool {
-		again, _ = b.sv("status", "web")
-		return regexp.MustCompile(`^run: web: \(pid \d+\) \d+s, .*ready`).MatchString(again) && pidIn(t, again) != master
-	})
-	if c, err := net.DialTimeout("tcp", addr, 2*time.Second); err != nil {
-		t.Errorf("nobody serves %s after the restart: %v", addr, err)
-	} else {
-		c.Close()
-	}
+	killMasterAndWaitBack(t, b, master, addr, `service web killed by SIGKILL; stopping what is left of its process group`)
 	log := b.out.String()
-	if strings.Contains(log, "bind() to") || strings.Contains(log, "restarting in 200ms") {
-		t.Errorf("the restart did not come back within one backoff step:\n%s", log)
-	}
 	if n := strings.Count(log, "service web ready"); n != 2 {
 		t.Errorf("%d ready lines, want 2 (first start, restart)", n)
 	}
 }
 
 // Issue 8, case 4, for a daemon whose children call setsid() (PostgreSQL's
-// backends): svinit finds them by the marker in their environment, so the
+// backends): svinit finds them by the run's mark (a soft RLIMIT_LOCKS), so the
 // worker that left the master's group is stopped before the restart, and
 // again when the service is stopped.
 func TestLeftoversThatLeftTheGroupAreStopped(t *testing.T) {
@@ -148,25 +131,8 @@ func TestLeftoversThatLeftTheGroupAreStopped(t *testing.T) {
 	line := b.waitStatus("web", `^run: web: \(pid \d+\) \d+s, .*ready`, 10*time.Second)
 	master := pidIn(t, line)
 	worker := workerOf(t, b, master)
-	if err := syscall.Kill(b.hostPid(master), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	b.waitLog(fmt.Sprintf(`service web killed by SIGKILL; stopping 1 process that left its process group: pid %d \(forkdaemon\)$`, worker), 10*time.Second)
-	b.waitLog(`service web killed by SIGKILL, restarting in 100ms`, 10*time.Second)
-	var again string
-	waitFor(t, 10*time.Second, "web ready again with a new master", func() bool {
-		again, _ = b.sv("status", "web")
-		return regexp.MustCompile(`^run: web: \(pid \d+\) \d+s, .*ready`).MatchString(again) && pidIn(t, again) != master
-	})
-	if c, err := net.DialTimeout("tcp", addr, 2*time.Second); err != nil {
-		t.Errorf("nobody serves %s after the restart: %v", addr, err)
-	} else {
-		c.Close()
-	}
-	log := b.out.String()
-	if strings.Contains(log, "bind() to") || strings.Contains(log, "restarting in 200ms") {
-		t.Errorf("the restart did not come back within one backoff step:\n%s", log)
-	}
+	again := killMasterAndWaitBack(t, b, master, addr,
+		fmt.Sprintf(`service web killed by SIGKILL; stopping 1 process that left its process group: pid %d \(forkdaemon\)$`, worker))
 	// sv stop: the master ends on TERM; its worker, outside the group, is
 	// stopped after it, and the port is free.
 	worker = workerOf(t, b, pidIn(t, again))
@@ -180,6 +146,33 @@ func TestLeftoversThatLeftTheGroupAreStopped(t *testing.T) {
 		t.Fatalf("port still taken after sv stop: %v\n%s", err, b.out.String())
 	}
 	l.Close()
+}
+
+// killMasterAndWaitBack SIGKILLs web's master, waits for the clean-up line
+// cleanup and one 100 ms restart, and checks the new master is ready and
+// serves addr within that one backoff step (no bind error, no second
+// restart). It returns web's status line after the restart.
+func killMasterAndWaitBack(t *testing.T, b *box, master int, addr, cleanup string) string {
+	t.Helper()
+	if err := syscall.Kill(b.hostPid(master), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.waitLog(cleanup, 10*time.Second)
+	b.waitLog(`service web killed by SIGKILL, restarting in 100ms`, 10*time.Second)
+	var again string
+	waitFor(t, 10*time.Second, "web ready again with a new master", func() bool {
+		again, _ = b.sv("status", "web")
+		return regexp.MustCompile(`^run: web: \(pid \d+\) \d+s, .*ready`).MatchString(again) && pidIn(t, again) != master
+	})
+	if c, err := net.DialTimeout("tcp", addr, 2*time.Second); err != nil {
+		t.Errorf("nobody serves %s after the restart: %v", addr, err)
+	} else {
+		c.Close()
+	}
+	if log := b.out.String(); strings.Contains(log, "bind() to") || strings.Contains(log, "restarting in 200ms") {
+		t.Errorf("the restart did not come back within one backoff step:\n%s", log)
+	}
+	return again
 }
 
 // workerOf reads forkdaemon's "master M, worker W on ADDR" line for master.
